@@ -1,0 +1,5 @@
+// Registry of `avvp` sub-commands. Each is loaded lazily so that `avvp --help` and light
+// commands start fast and do not load onnxruntime.
+import type { Command } from '../command.js';
+
+export const commands: Record<string, () => Promise<Command>> = {};
