@@ -42,6 +42,8 @@ export interface Features {
   /** Spatial visual map, row-major h x w x Dm. */
   visualMap?: Float32Array;
   mapShape?: [number, number, number];
+  /** True on the first segment after a gap (copied from the Segment; see src/operators/window.ts). */
+  discontinuity?: boolean;
 }
 
 /** Per-segment, per-class probabilities from the parser head (LINK/HAN). */
@@ -55,6 +57,8 @@ export interface SegmentPrediction {
   audio: Float32Array;
   visual: Float32Array;
   audioVisual: Float32Array;
+  /** True on the first segment after a gap: events open before it are closed (decodeEvents). */
+  discontinuity?: boolean;
 }
 
 export type Modality = 'audio' | 'visual' | 'audio-visual';
