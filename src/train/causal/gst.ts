@@ -1,0 +1,96 @@
+// Grow-shrink trees (GST): one per variable, kept for the whole run (all restarts), so that
+// the parent set chosen for "v given the variables before it in the order" is computed once
+// per reachable parent set instead of by a fresh grow-shrink each time.
+//
+// A node stands for the parent set on the path from the root. Growing a node scores every
+// still-available variable added to that set and keeps, best first, those that beat the node's
+// score. Tracing walks from the root to the first branch allowed by the prefix, at each level;
+// where no branch is allowed the node is shrunk (greedy backward elimination, done once and
+// replayed afterwards). The result approximates the best parent set within the prefix.
+import type { LocalScore } from './score.js';
+
+interface GstNode {
+  /** Variable added on the edge from the parent node (-1 at the root). */
+  add: number;
+  growScore: number;
+  shrinkScore: number;
+  /** Children that improve on growScore, best first; null until grown. */
+  branches: GstNode[] | null;
+  /** Parents removed by the shrink, in order; null until shrunk. */
+  removals: number[] | null;
+}
+
+export interface ParentChoice {
+  parents: number[];
+  score: number;
+}
+
+export class GrowShrinkTree {
+  private readonly root: GstNode;
+
+  constructor(
+    readonly vertex: number,
+    private readonly score: LocalScore,
+  ) {
+    const s = score.local(vertex, []);
+    this.root = { add: -1, growScore: s, shrinkScore: s, branches: null, removals: null };
+  }
+
+  /** Best parent set (approximately) among the variables for which `allowed` is true. */
+  trace(allowed: (x: number) => boolean): ParentChoice {
+    const available: number[] = [];
+    for (let x = 0; x < this.score.p; x++) if (x !== this.vertex) available.push(x);
+    const parents: number[] = [];
+    let node = this.root;
+    for (;;) {
+      if (node.branches === null) this.grow(node, available, parents);
+      let next: GstNode | null = null;
+      for (const branch of node.branches!) {
+        // Variables passed over here are never offered deeper, so each set has one node.
+        available.splice(available.indexOf(branch.add), 1);
+        if (allowed(branch.add)) {
+          next = branch;
+          break;
+        }
+      }
+      if (next === null) break;
+      parents.push(next.add);
+      node = next;
+    }
+    if (node.removals === null) this.shrink(node, parents);
+    else for (const x of node.removals) parents.splice(parents.indexOf(x), 1);
+    return { parents, score: node.shrinkScore };
+  }
+
+  private grow(node: GstNode, available: readonly number[], parents: number[]): void {
+    const children: GstNode[] = [];
+    for (const x of available) {
+      parents.push(x);
+      const s = this.score.local(this.vertex, parents);
+      parents.pop();
+      if (s > node.growScore)
+        children.push({ add: x, growScore: s, shrinkScore: s, branches: null, removals: null });
+    }
+    // Array.prototype.sort is stable: ties keep ascending variable order.
+    node.branches = children.sort((a, b) => b.growScore - a.growScore);
+  }
+
+  /** Backward elimination: repeatedly drop the parent whose removal improves the score most. */
+  private shrink(node: GstNode, parents: number[]): void {
+    node.removals = [];
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < parents.length; i++) {
+        const without = parents.filter((_, k) => k !== i);
+        const s = this.score.local(this.vertex, without);
+        if (s > node.shrinkScore) {
+          node.shrinkScore = s;
+          best = i;
+        }
+      }
+      if (best < 0) return;
+      node.removals.push(parents[best]);
+      parents.splice(best, 1);
+    }
+  }
+}
