@@ -1,0 +1,128 @@
+// Opening onnxruntime-node sessions. onnxruntime rejects (rather than falls back) when the CUDA
+// provider libraries are missing, so openSession tries each provider in order, logs which one it
+// got, and turns missing, empty, truncated or non-ONNX files into errors that say what to do.
+//
+// Public API: openSession(pathOrBytes, { providers, log }) -> { session, provider },
+// checkModelBytes, ModelFileError, ortTensor.
+
+import { readFile, stat } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { ProtoError, Wire, readFields } from './onnx/protobuf.js';
+import type { DType, Shape, TypedData } from './onnx/builder.js';
+
+export type Provider = 'cuda' | 'cpu';
+
+export interface OpenOptions {
+  /** Providers to try in order (default cuda, then cpu). */
+  providers?: Provider[];
+  /** Where to report the provider used and fallbacks (default: silent). */
+  log?: (line: string) => void;
+  intraOpThreads?: number;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  provider: Provider;
+}
+
+export class ModelFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelFileError';
+  }
+}
+
+/**
+ * Cheap structural check of ONNX bytes: the top-level protobuf fields parse, and ir_version and
+ * a graph are present. Catches truncated, empty and non-ONNX files before onnxruntime does.
+ */
+export function checkModelBytes(bytes: Uint8Array, label: string): void {
+  if (bytes.length === 0) throw new ModelFileError(`${label} is empty; re-export or re-download the model`);
+  let fields;
+  try {
+    fields = readFields(bytes, label);
+  } catch (e) {
+    const reason = e instanceof ProtoError ? e.message : String(e);
+    throw new ModelFileError(`${label} is not a valid ONNX file (${reason}); re-export or re-download it`);
+  }
+  const ir = fields.find((f) => f.field === 1 && f.wire === Wire.Varint);
+  const graph = fields.find((f) => f.field === 7 && f.wire === Wire.Bytes);
+  if (!ir || !graph) {
+    throw new ModelFileError(`${label} is not an ONNX model (no ${ir ? 'graph' : 'ir_version'}); check the file path`);
+  }
+}
+
+async function load(source: string): Promise<Uint8Array> {
+  let info;
+  try {
+    info = await stat(source);
+  } catch {
+    throw new ModelFileError(`model file ${source} does not exist; check the path or run the command that creates it`);
+  }
+  if (!info.isFile()) throw new ModelFileError(`model path ${source} is not a file`);
+  return new Uint8Array(await readFile(source));
+}
+
+/** Opens a session from a file path or ONNX bytes, trying providers in order. */
+export async function openSession(source: string | Uint8Array, opts: OpenOptions = {}): Promise<OpenedSession> {
+  const label = typeof source === 'string' ? `model file ${source}` : 'model bytes';
+  const bytes = typeof source === 'string' ? await load(source) : source;
+  checkModelBytes(bytes, label);
+  const providers = opts.providers ?? ['cuda', 'cpu'];
+  if (providers.length === 0) throw new Error('openSession: no execution providers given');
+  const log = opts.log ?? (() => {});
+  let lastError: unknown;
+  for (const provider of providers) {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    };
+    try {
+      // A path is passed as a path so that external-data files next to it resolve.
+      const session =
+        typeof source === 'string'
+          ? await ort.InferenceSession.create(source, options)
+          : await ort.InferenceSession.create(bytes, options);
+      log(`onnxruntime: ${label} opened with the ${provider} execution provider`);
+      return { session, provider };
+    } catch (e) {
+      lastError = e;
+      const next = providers[providers.indexOf(provider) + 1];
+      if (next) log(`onnxruntime: ${provider} provider unavailable (${firstLine(e)}); falling back to ${next}`);
+    }
+  }
+  throw new ModelFileError(`onnxruntime could not load ${label}: ${firstLine(lastError)}`);
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0].slice(0, 400);
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+  float32: 'float32',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  bool: 'bool',
+  uint8: 'uint8',
+};
+
+/** An onnxruntime tensor from typed data and a concrete shape. */
+export function ortTensor(dtype: DType, data: TypedData, shape: readonly number[]): ort.Tensor {
+  return new ort.Tensor(ORT_TYPE[dtype], data, shape as number[]);
+}
+
+/** Resolves a builder shape against symbol bindings (e.g. {batch: 32}); throws on unknown symbols. */
+export function concreteShape(shape: Shape, bindings: Record<string, number>): number[] {
+  return shape.map((d) => {
+    if (typeof d === 'number') return d;
+    let n = 1;
+    for (const part of d.split('*')) {
+      const v = /^\d+$/.test(part) ? Number(part) : bindings[part];
+      if (v === undefined) throw new Error(`cannot resolve dimension '${d}': '${part}' is not bound`);
+      n *= v;
+    }
+    return n;
+  });
+}
