@@ -1,0 +1,240 @@
+// Dynamic batching, as DeepStream's nvstreammux does it: items that are ready (from any stream) are
+// collected until `maxBatch` of them are waiting or `maxWaitMs` has passed since the first one, then
+// run in one call. While every slot is busy, waiting items keep joining the next batch, so batches grow
+// exactly when inference is the bottleneck. Results come out in input order, so the order of each
+// stream is preserved whatever the concurrency.
+import {
+  Observable,
+  Subject,
+  asyncScheduler,
+  catchError,
+  defaultIfEmpty,
+  defer,
+  from,
+  map,
+  of,
+  type ObservableInput,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+
+/** Runs one batch; must return exactly one result per item, in the same order. */
+export type BatchFn<I, O> = (items: I[]) => ObservableInput<O[]>;
+
+export interface BatchOptions {
+  /** Largest batch (default 8). NVIDIA's live advice: the number of sources. */
+  maxBatch?: number;
+  /** Longest time the first item of a batch waits for company (default 10 ms; 0 = no waiting). */
+  maxWaitMs?: number;
+  /** Batches in flight at once (default 1); set it to the worker pool size. */
+  concurrency?: number;
+  /** Called with the size of every batch started (for avvp_inference_batch_size). */
+  onBatch?: (size: number) => void;
+  /** For virtual-time tests. */
+  scheduler?: SchedulerLike;
+}
+
+function resolve(
+  options: BatchOptions,
+): Required<Omit<BatchOptions, 'onBatch'>> & Pick<BatchOptions, 'onBatch'> {
+  const resolved = {
+    maxBatch: options.maxBatch ?? 8,
+    maxWaitMs: options.maxWaitMs ?? 10,
+    concurrency: options.concurrency ?? 1,
+    scheduler: options.scheduler ?? asyncScheduler,
+    onBatch: options.onBatch,
+  };
+  if (!Number.isInteger(resolved.maxBatch) || resolved.maxBatch < 1) {
+    throw new RangeError(`batch: maxBatch must be a positive integer, got ${options.maxBatch}`);
+  }
+  if (!Number.isFinite(resolved.maxWaitMs) || resolved.maxWaitMs < 0) {
+    throw new RangeError(`batch: maxWaitMs must be a number of milliseconds >= 0, got ${options.maxWaitMs}`);
+  }
+  if (!Number.isInteger(resolved.concurrency) || resolved.concurrency < 1) {
+    throw new RangeError(`batch: concurrency must be a positive integer, got ${options.concurrency}`);
+  }
+  return resolved;
+}
+
+/** Operator: items (from any number of streams) -> results of `run`, batched, in input order. */
+export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): OperatorFunction<I, O> {
+  const { maxBatch, maxWaitMs, concurrency, scheduler, onBatch } = resolve(options);
+  return (source) =>
+    new Observable<O>((subscriber) => {
+      // `collecting` is the partial batch; it becomes `due` when its first item has waited maxWaitMs.
+      let collecting: I[] = [];
+      let due = false;
+      let timer: Subscription | undefined;
+      const full: I[][] = [];
+      let active = 0;
+      let sourceDone = false;
+      // Finished batches wait here until every earlier batch has been emitted.
+      const finished = new Map<number, O[]>();
+      let nextToStart = 0;
+      let nextToEmit = 0;
+      const inner = new Set<Subscription>();
+
+      const takeCollecting = (): I[] => {
+        const items = collecting;
+        collecting = [];
+        due = false;
+        timer?.unsubscribe();
+        timer = undefined;
+        return items;
+      };
+
+      const pump = () => {
+        while (active < concurrency && !subscriber.closed) {
+          if (full.length > 0) start(full.shift()!);
+          else if (collecting.length > 0 && (due || sourceDone)) start(takeCollecting());
+          else break;
+        }
+        if (sourceDone && active === 0 && full.length === 0 && collecting.length === 0) subscriber.complete();
+      };
+
+      const finish = (seq: number, items: I[], results: O[] | undefined) => {
+        if (!results || results.length !== items.length) {
+          subscriber.error(mismatch(results?.length, items.length));
+          return;
+        }
+        finished.set(seq, results);
+        while (finished.has(nextToEmit)) {
+          const out = finished.get(nextToEmit)!;
+          finished.delete(nextToEmit++);
+          for (const o of out) subscriber.next(o);
+        }
+        active--;
+        pump();
+      };
+
+      const start = (items: I[]) => {
+        const seq = nextToStart++;
+        active++;
+        onBatch?.(items.length);
+        let results: O[] | undefined;
+        let completed = false;
+        let sub: Subscription | undefined = undefined;
+        sub = from(defer(() => run(items))).subscribe({
+          next: (r) => (results = r),
+          error: (err) => subscriber.error(err),
+          complete: () => {
+            completed = true;
+            if (sub) inner.delete(sub);
+            finish(seq, items, results);
+          },
+        });
+        if (!completed) inner.add(sub);
+      };
+
+      const upstream = source.subscribe({
+        next: (item) => {
+          collecting.push(item);
+          if (collecting.length >= maxBatch) full.push(takeCollecting());
+          else if (collecting.length === 1) {
+            if (maxWaitMs === 0) due = true;
+            else
+              timer = scheduler.schedule(() => {
+                timer = undefined;
+                due = true;
+                pump();
+              }, maxWaitMs);
+          }
+          pump();
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          sourceDone = true;
+          pump();
+        },
+      });
+
+      return () => {
+        upstream.unsubscribe();
+        timer?.unsubscribe();
+        for (const sub of inner) sub.unsubscribe();
+      };
+    });
+}
+
+/** A batcher shared by many per-stream pipelines: each caller gets its own results back. */
+export interface SharedBatcher<I, O> {
+  /** Submits items (e.g. one stream's ready items) and emits their results, in order, then completes. */
+  run: (items: I[]) => Observable<O[]>;
+  /** Stops accepting items; pending ones still finish. */
+  close: () => void;
+}
+
+type Outcome<O> = { ok: O } | { err: unknown };
+
+interface Pending<I, O> {
+  item: I;
+  deliver: (outcome: Outcome<O>) => void;
+}
+
+/**
+ * Cross-stream batching for pipelines that run separately per stream (live sources): every stream's
+ * pipeline calls `run`, and items from all of them are batched together by the `batch` operator.
+ * `run` has the BatchFn shape itself, so it can stand wherever a batch function is expected.
+ * A failed batch fails only the callers whose items were in it.
+ */
+export function createSharedBatcher<I, O>(
+  fn: BatchFn<I, O>,
+  options: BatchOptions = {},
+): SharedBatcher<I, O> {
+  const submissions = new Subject<Pending<I, O>>();
+  const runBatch = (pending: Pending<I, O>[]) =>
+    from(defer(() => fn(pending.map((p) => p.item)))).pipe(
+      defaultIfEmpty(undefined),
+      map((results) => {
+        if (!results || results.length !== pending.length) throw mismatch(results?.length, pending.length);
+        return pending.map((p, i) => ({ p, outcome: { ok: results[i] } as Outcome<O> }));
+      }),
+      catchError((err: unknown) => of(pending.map((p) => ({ p, outcome: { err } as Outcome<O> })))),
+    );
+  submissions.pipe(batch(runBatch, options)).subscribe(({ p, outcome }) => p.deliver(outcome));
+
+  return {
+    run: (items) =>
+      new Observable<O[]>((subscriber) => {
+        if (submissions.closed || submissions.isStopped) {
+          subscriber.error(new Error('batch: the shared batcher is closed'));
+          return;
+        }
+        const results = new Array<O>(items.length);
+        let remaining = items.length;
+        let failed = false;
+        if (remaining === 0) {
+          subscriber.next([]);
+          subscriber.complete();
+          return;
+        }
+        items.forEach((item, i) =>
+          submissions.next({
+            item,
+            deliver: (outcome) => {
+              if (failed) return;
+              if ('err' in outcome) {
+                failed = true;
+                subscriber.error(outcome.err);
+                return;
+              }
+              results[i] = outcome.ok;
+              if (--remaining === 0) {
+                subscriber.next(results);
+                subscriber.complete();
+              }
+            },
+          }),
+        );
+      }),
+    close: () => submissions.complete(),
+  };
+}
+
+function mismatch(results: number | undefined, items: number): Error {
+  return new Error(
+    `batch: the batch function returned ${results ?? 'no'} results for ${items} items; ` +
+      'it must return one result per item, in order',
+  );
+}
