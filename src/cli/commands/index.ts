@@ -2,4 +2,7 @@
 // commands start fast and do not load onnxruntime.
 import type { Command } from '../command.js';
 
-export const commands: Record<string, () => Promise<Command>> = {};
+export const commands: Record<string, () => Promise<Command>> = {
+  grasp: () => import('./grasp.js').then((m) => m.default),
+  eval: () => import('./eval.js').then((m) => m.default),
+};
