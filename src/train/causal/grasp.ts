@@ -106,7 +106,7 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
   // The trees depend only on the data, so all restarts share them.
   const trees = Array.from({ length: covariance.p }, (_, v) => new GrowShrinkTree(v, score));
   const rng = new Rng(options.seed ?? 0);
-  let best: OrderState | null = null;
+  let best: { state: OrderState; score: number } | null = null;
   const restartScores: number[] = [];
   for (let r = 0; r < restarts; r++) {
     // Each restart gets its own stream, so restart r does not depend on how long r-1 ran.
@@ -116,10 +116,11 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
       restartRng.shuffle(Array.from({ length: covariance.p }, (_, i) => i)),
     );
     for (const tier of tiers) while (improve(state, tier, restartRng)) continue;
-    restartScores.push(state.total);
-    if (best === null || state.total > best.total) best = state;
+    const total = state.exactTotal();
+    restartScores.push(total);
+    if (best === null || total > best.score) best = { state, score: total };
   }
-  return describe(best!, score, names, restartScores);
+  return describe(best!.state, best!.score, score, names, restartScores);
 }
 
 function integerOption(name: string, value: number, min: number): number {
@@ -232,6 +233,11 @@ class OrderState {
     this.total = s.total;
   }
 
+  /** The sum of local scores computed afresh (the running total carries rounding from many updates). */
+  exactTotal(): number {
+    return this.local.reduce((a, b) => a + b, 0);
+  }
+
   /** Identifies the DAG (not the order), for not exploring the same tie twice. */
   signature(): string {
     return this.parents.map((ps) => [...ps].sort((a, b) => a - b).join(',')).join(';');
@@ -286,6 +292,7 @@ function improve(state: OrderState, limits: SearchLimits, rng: Rng): boolean {
 
 function describe(
   state: OrderState,
+  total: number,
   score: BicScore,
   names: readonly string[],
   restartScores: number[],
@@ -309,8 +316,7 @@ function describe(
   return {
     dag,
     cpdag,
-    // Summed afresh: the running total carries the rounding of many incremental updates.
-    score: state.local.reduce((a, b) => a + b, 0),
+    score: total,
     edges,
     order: [...state.order],
     restartScores,
