@@ -1,0 +1,106 @@
+// Builds the ffmpeg command line for one decode run: one input, video as RGB24 on fd 1, mono
+// float32 PCM at one or two rates on fd 3 (and fd 4). Version-aware: a few options were renamed
+// between ffmpeg 4.x (libavformat 58) and 5.x (libavformat 59).
+import type { FfmpegBinary } from './locate.js';
+
+export interface VideoOutput {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** What a run decodes: the video grid (or null) and the audio rates ([] for no audio). */
+export interface DecodeLayout {
+  video: VideoOutput | null;
+  audioRates: number[];
+}
+
+export type InputKind = 'file' | 'lavfi' | 'rtsp' | 'http' | 'url';
+
+export interface InputSpec {
+  kind: InputKind;
+  /** Path, URL, or lavfi graph (without the `lavfi:` prefix). */
+  target: string;
+  /** Socket I/O timeout for network inputs. */
+  ioTimeoutMs?: number;
+}
+
+/** File descriptors of the raw outputs, in the order the segmenter uses them. */
+export function outputFds(layout: DecodeLayout): { video: number | null; audio: number[] } {
+  const video = layout.video ? 1 : null;
+  return { video, audio: layout.audioRates.map((_, i) => 3 + i) };
+}
+
+interface VersionedFlags {
+  /** RTSP socket timeout: `-stimeout` until libavformat 58, `-timeout` from 59 (ffmpeg 5.0). */
+  rtspTimeout: string;
+  /** Constant-frame-rate output: `-fps_mode cfr` from ffmpeg 5.1 (lavf 59.27), `-vsync cfr` before. */
+  cfr: string[];
+}
+
+export function versionedFlags(ffmpeg: Pick<FfmpegBinary, 'libavformat'>): VersionedFlags {
+  const { major, minor } = ffmpeg.libavformat;
+  return {
+    rtspTimeout: major >= 59 ? '-timeout' : '-stimeout',
+    cfr: major > 59 || (major === 59 && minor >= 27) ? ['-fps_mode', 'cfr'] : ['-vsync', 'cfr'],
+  };
+}
+
+export function buildDecodeArgs(
+  input: InputSpec,
+  layout: DecodeLayout,
+  ffmpeg: Pick<FfmpegBinary, 'libavformat'>,
+): string[] {
+  if (!layout.video && layout.audioRates.length === 0) throw new Error('decode layout has no outputs');
+  if (layout.audioRates.length > 2) throw new Error('at most two audio rates');
+  const flags = versionedFlags(ffmpeg);
+  // `info` level prints the input description (codecs, size, rate) that SourceInfo is read from.
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  args.push(...inputArgs(input, flags), '-filter_complex', filterGraph(layout));
+  const fds = outputFds(layout);
+  if (layout.video) args.push('-map', '[v]', ...flags.cfr, '-f', 'rawvideo', `pipe:${fds.video}`);
+  fds.audio.forEach((fd, i) =>
+    args.push('-map', `[a${i}]`, '-c:a', 'pcm_f32le', '-f', 'f32le', `pipe:${fd}`),
+  );
+  return args;
+}
+
+function inputArgs(input: InputSpec, flags: VersionedFlags): string[] {
+  const timeoutUs = String(Math.round((input.ioTimeoutMs ?? 5000) * 1000));
+  switch (input.kind) {
+    case 'lavfi':
+      return ['-f', 'lavfi', '-i', input.target];
+    case 'rtsp':
+      return ['-rtsp_transport', 'tcp', flags.rtspTimeout, timeoutUs, '-i', input.target];
+    case 'http':
+      return ['-rw_timeout', timeoutUs, '-i', input.target];
+    case 'file':
+    case 'url':
+      return ['-i', input.target];
+  }
+}
+
+/**
+ * Video on a constant fps grid starting at 0 (frames duplicated or dropped as needed), audio
+ * gap-filled from its timestamps starting at 0, downmixed to mono (exact L/R average; mono
+ * passes through), resampled to each rate. Both grids start at 0 with no gaps, so a byte
+ * offset is a media time.
+ */
+export function filterGraph(layout: DecodeLayout): string {
+  const chains: string[] = [];
+  const v = layout.video;
+  if (v)
+    chains.push(
+      `[0:v:0]fps=${v.fps}:start_time=0,scale=${v.width}:${v.height}:flags=bilinear,format=rgb24[v]`,
+    );
+  const rates = layout.audioRates;
+  if (rates.length > 0) {
+    const mono = '[0:a:0]aresample=async=1:first_pts=0,pan=mono|c0<c0+c1,aformat=sample_fmts=flt';
+    if (rates.length === 1) chains.push(`${mono},aresample=${rates[0]}[a0]`);
+    else {
+      chains.push(`${mono},asplit=${rates.length}${rates.map((_, i) => `[s${i}]`).join('')}`);
+      rates.forEach((rate, i) => chains.push(`[s${i}]aresample=${rate}[a${i}]`));
+    }
+  }
+  return chains.join(';');
+}
