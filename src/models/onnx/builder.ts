@@ -312,8 +312,8 @@ export class Graph {
   div(a: Tensor | number, b: Tensor | number): Tensor {
     return this.binary('Div', a, b);
   }
-  /** x ** p for a constant exponent. */
-  pow(x: Tensor, p: number): Tensor {
+  /** x ** p (elementwise; p is usually a constant). */
+  pow(x: Tensor, p: Tensor | number): Tensor {
     return this.binary('Pow', x, p);
   }
   equal(a: Tensor | number, b: Tensor | number): Tensor {
