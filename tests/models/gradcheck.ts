@@ -52,7 +52,10 @@ export async function gradCheck(
   const unused: string[] = [];
   grads.forEach((t, i) => (t ? g.output(t, `grad${i}`) : unused.push(params[i].name)));
   const { session } = await openSession(g.toBytes({ paramsAsInputs: true }), { providers: ['cpu'] });
-  const values = params.map((p) => (float === 'float64' ? Float64Array.from(p.data) : Float32Array.from(p.data)));
+  const values = params.map((p) => {
+    const data = p.data as Float64Array;
+    return float === "float64" ? Float64Array.from(data) : Float32Array.from(data);
+  });
   const feeds = (): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = { ...opts.feeds };
     params.forEach((p, i) => (out[p.name] = ortTensor(float, values[i], p.shape)));
