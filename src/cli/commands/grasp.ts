@@ -22,7 +22,7 @@ Options:
   --lambda L        BIC penalty multiplier, >= 0 (default 1; 0.5 = plain BIC; TETRAD penalty
                     discount c = 2L)
   --depth D         longest tuck sequence explored through ties, 1-20 (default 3)
-  --restarts R      random starting orders, best score kept, 1-1000 (default 1)
+  --restarts R      random starting orders, best score kept, 1-1000 (default 3)
   --seed S          integer seed (default 0)
   --tier T          grasp0 | grasp1 | grasp2 (default grasp2: uncovered and non-singular
                     first tucks allowed)
@@ -56,7 +56,7 @@ const command: Command = {
     const options = {
       lambda: numberFlag('lambda', values.lambda, 1, { min: 0 }),
       depth: numberFlag('depth', values.depth, 3, { integer: true, min: 1, max: 20 }),
-      restarts: numberFlag('restarts', values.restarts, 1, { integer: true, min: 1, max: 1000 }),
+      restarts: numberFlag('restarts', values.restarts, 3, { integer: true, min: 1, max: 1000 }),
       seed: numberFlag('seed', values.seed, 0, { integer: true }),
       ...GRASP_TIERS[tier as keyof typeof GRASP_TIERS],
     };

@@ -31,7 +31,7 @@ export interface GraspOptions {
   ordered?: boolean;
   /** Score changes within +-tolerance are ties; improvements must exceed it. Default 1e-6. */
   tolerance?: number;
-  /** Independent random starting orders; the best-scoring result is kept. Default 1. */
+  /** Independent random starting orders; the best-scoring result is kept. Default 3. */
   restarts?: number;
   seed?: number;
   /** Memoise local scores (disable only to measure the cache's effect). Default true. */
@@ -97,7 +97,7 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
     tolerance: options.tolerance ?? 1e-6,
   };
   if (!(limits.tolerance >= 0)) throw new RangeError(`tolerance must be >= 0, got ${limits.tolerance}`);
-  const restarts = integerOption('restarts', options.restarts ?? 1, 1);
+  const restarts = integerOption('restarts', options.restarts ?? 3, 1);
   const tiers: SearchLimits[] = options.ordered
     ? [{ ...limits, uncoveredDepth: 0, nonSingularDepth: 0 }, { ...limits, nonSingularDepth: 0 }, limits]
     : [limits];
