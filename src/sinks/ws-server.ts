@@ -1,0 +1,431 @@
+// WebSocket API v1 on GET /v1/events (docs/protocol.md). Published messages go into one bounded
+// resume buffer; every connection reads from it through its own cursor, so a slow reader lags
+// inside the buffer instead of growing a queue, and a reconnecting one resumes from it.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
+import { isAuthorized, assertToken } from './auth.js';
+import type { Metrics } from './metrics.js';
+import {
+  DATA_TYPES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  filterKey,
+  matches,
+  parseClientMessage,
+  type ConnectionMessage,
+  type DroppedMessage,
+  type ErrorMessage,
+  type HelloMessage,
+  type Publishable,
+  type SubscribedMessage,
+  type Subscription,
+} from './protocol.js';
+import { ResumeBuffer, type BufferedMessage } from './resume-buffer.js';
+import { assertStreamName } from './stream-name.js';
+
+export const EVENTS_PATH = '/v1/events';
+
+/** Close codes the server uses (RFC 6455 / IANA registry). */
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+export interface EventServerOptions {
+  /** Streams and classes announced in hello; called per connection (streams change at run time). */
+  hello: () => { streams: string[]; classes: string[] };
+  /** When set, clients must present it (Authorization: Bearer, or ?token=) before the upgrade. */
+  token?: string;
+  metrics?: Metrics;
+  /** Resume buffer bounds. */
+  resumeMessages?: number;
+  resumeBytes?: number;
+  /** Per-connection cap on bytes handed to the socket and not yet written out. */
+  maxBufferedBytes?: number;
+  /** Largest publishable message. */
+  maxMessageBytes?: number;
+  /** A connection that loses more than this many messages without catching up is closed (1013). */
+  maxLostBeforeClose?: number;
+  /** Ping interval; a peer that has not answered the previous ping is terminated. */
+  heartbeatMs?: number;
+  maxClients?: number;
+  /** Largest client message; larger ones close the connection with 1009. */
+  maxClientMessageBytes?: number;
+}
+
+const DEFAULTS = {
+  resumeMessages: 10_000,
+  resumeBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxMessageBytes: 1024 * 1024,
+  heartbeatMs: 30_000,
+  maxClients: 64,
+  maxClientMessageBytes: 16 * 1024,
+};
+
+interface Connection {
+  id: number;
+  ws: WebSocket;
+  subscription: Subscription;
+  /** False until the first subscribe or resume: nothing but connection messages before. */
+  started: boolean;
+  /** Seq of the last data message delivered or skipped (by the filter) on this connection. */
+  cursor: number;
+  bufferedBytes: number;
+  /** Matching messages lost since the last `dropped` notice. */
+  lostUnreported: number;
+  /** Matching messages lost since the connection was last caught up. */
+  lostBehind: number;
+  /** The client resumed from before the oldest buffered message and has not been told yet. */
+  resumeGap: boolean;
+  alive: boolean;
+  closing: boolean;
+}
+
+export interface ClientInfo {
+  id: number;
+  started: boolean;
+  cursor: number;
+  bufferedBytes: number;
+  lostBehind: number;
+  closing: boolean;
+  subscription: Subscription;
+}
+
+export class EventServer {
+  /** Random id of this server run, in hello: seq restarts at 1 when it changes. */
+  readonly instance = randomUUID();
+  private readonly opts: Required<Omit<EventServerOptions, 'token' | 'metrics'>> &
+    Pick<EventServerOptions, 'token' | 'metrics'>;
+  private readonly buffer: ResumeBuffer;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.handleUpgrade(req, socket, head);
+  private seq = 0;
+  private nextId = 1;
+
+  constructor(
+    private readonly server: Server,
+    options: EventServerOptions,
+  ) {
+    const opts = {
+      ...DEFAULTS,
+      maxLostBeforeClose: options.resumeMessages ?? DEFAULTS.resumeMessages,
+      ...options,
+    };
+    for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) positiveInteger(key, opts[key]);
+    positiveInteger('maxLostBeforeClose', opts.maxLostBeforeClose);
+    if (opts.maxBufferedBytes < opts.maxMessageBytes || opts.resumeBytes < opts.maxMessageBytes) {
+      throw new RangeError(
+        'maxBufferedBytes and resumeBytes must each hold at least one message (maxMessageBytes)',
+      );
+    }
+    assertToken(opts.token);
+    this.opts = opts;
+    this.buffer = new ResumeBuffer(opts.resumeMessages, opts.resumeBytes);
+    const wssOptions: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      maxPayload: opts.maxClientMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // A client closed for being too slow may never read our close frame; free it soon.
+      closeTimeout: 5_000,
+    };
+    this.wss = new WebSocketServer(wssOptions);
+    server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Publishes a data message to every matching client, now or when it has room; returns its seq.
+   * Throws (RangeError/TypeError) on a message that is too large or names an invalid stream.
+   */
+  publish(msg: Publishable): number {
+    const began = performance.now();
+    if (!(DATA_TYPES as readonly string[]).includes(msg.type))
+      throw new TypeError(`cannot publish type ${msg.type}`);
+    assertStreamName(msg.stream);
+    const seq = this.seq + 1;
+    const data = Buffer.from(JSON.stringify({ seq, ...msg }));
+    if (data.length > this.opts.maxMessageBytes) {
+      throw new RangeError(`${msg.type} message of ${data.length} bytes exceeds maxMessageBytes`);
+    }
+    this.seq = seq;
+    for (const lost of this.buffer.push({ seq, key: filterKey(msg), data })) this.recordLoss(lost);
+    for (const c of this.connections) this.pump(c);
+    const metrics = this.opts.metrics;
+    if (metrics) {
+      metrics.observeStage('sink', (performance.now() - began) / 1000);
+      if (msg.type === 'segment') metrics.observeLatency(msg.stream, msg.wallclock + msg.duration * 1000);
+    }
+    return seq;
+  }
+
+  /** Seq of the newest published message (0 before the first). */
+  get latestSeq(): number {
+    return this.seq;
+  }
+
+  get bufferStats(): { messages: number; bytes: number; oldestSeq: number | null } {
+    return { messages: this.buffer.size, bytes: this.buffer.bytes, oldestSeq: this.buffer.oldestSeq ?? null };
+  }
+
+  get clients(): ClientInfo[] {
+    return [...this.connections].map((c) => ({
+      id: c.id,
+      started: c.started,
+      cursor: c.cursor,
+      bufferedBytes: c.bufferedBytes,
+      lostBehind: c.lostBehind,
+      closing: c.closing,
+      subscription: c.subscription,
+    }));
+  }
+
+  /** Closes every connection (1001) and detaches from the HTTP server. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.server.off('upgrade', this.onUpgrade);
+    const closed = [...this.connections].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+          // A peer that does not complete the closing handshake is cut off.
+          setTimeout(() => c.ws.terminate(), 1_000).unref();
+        }),
+    );
+    await Promise.all(closed);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== EVENTS_PATH)
+      return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}; use ${EVENTS_PATH}`);
+    if (!isAuthorized(req, this.opts.token)) {
+      return rejectUpgrade(
+        socket,
+        401,
+        'missing or wrong token: send Authorization: Bearer <token> or ?token=<token>',
+      );
+    }
+    if (this.connections.size >= this.opts.maxClients) {
+      return rejectUpgrade(socket, 503, `too many clients (max ${this.opts.maxClients}); try again later`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket): void {
+    const c: Connection = {
+      id: this.nextId++,
+      ws,
+      subscription: {},
+      started: false,
+      cursor: this.seq,
+      bufferedBytes: 0,
+      lostUnreported: 0,
+      lostBehind: 0,
+      resumeGap: false,
+      alive: true,
+      closing: false,
+    };
+    this.connections.add(c);
+    this.opts.metrics?.wsClients.set(this.connections.size);
+    ws.on('error', () => {}); // a 'close' always follows
+    ws.on('pong', () => (c.alive = true));
+    ws.on('message', (data, isBinary) => this.receive(c, data, isBinary));
+    ws.on('close', () => {
+      this.connections.delete(c);
+      this.opts.metrics?.wsClients.set(this.connections.size);
+    });
+    const { streams, classes } = this.opts.hello();
+    const hello: Omit<HelloMessage, 'seq'> = {
+      type: 'hello',
+      stream: null,
+      mediaTime: null,
+      wallclock: Date.now(),
+      v: PROTOCOL_VERSION,
+      instance: this.instance,
+      streams,
+      classes,
+      types: [...DATA_TYPES],
+      oldestSeq: this.buffer.oldestSeq ?? null,
+      heartbeatMs: this.opts.heartbeatMs,
+      maxBufferedBytes: this.opts.maxBufferedBytes,
+    };
+    this.sendControl(c, hello);
+  }
+
+  private receive(c: Connection, data: RawData, isBinary: boolean): void {
+    try {
+      if (isBinary)
+        throw new ProtocolError('invalid-message', 'binary frames are not supported; send JSON text');
+      const msg = parseClientMessage(rawText(data));
+      if (msg.op === 'subscribe') {
+        const { op: _op, since, ...subscription } = msg;
+        this.subscribe(c, subscription, since, 'subscribe');
+      } else {
+        this.subscribe(c, c.subscription, msg.since, 'resume');
+      }
+    } catch (err) {
+      const e =
+        err instanceof ProtocolError
+          ? err
+          : new ProtocolError('invalid-message', `could not handle the message: ${(err as Error).message}`);
+      const error: Omit<ErrorMessage, 'seq'> = {
+        type: 'error',
+        stream: null,
+        mediaTime: null,
+        wallclock: Date.now(),
+        code: e.code,
+        message: e.message,
+        ...(e.op === undefined ? {} : { op: e.op }),
+        ...(e.field === undefined ? {} : { field: e.field }),
+      };
+      this.sendControl(c, error);
+    }
+  }
+
+  /** Sets the filter and, with `since`, the position: delivery continues after `since`. */
+  private subscribe(c: Connection, subscription: Subscription, since: number | undefined, op: string): void {
+    if (since !== undefined && since > this.seq) {
+      throw new ProtocolError(
+        'invalid-field',
+        `since ${since} is ahead of this server's latest seq ${this.seq}; if hello.instance changed, the server restarted: resume with 0`,
+        op,
+        'since',
+      );
+    }
+    c.subscription = subscription;
+    if (since !== undefined) {
+      c.cursor = since;
+      c.lostUnreported = 0;
+      c.lostBehind = 0;
+      c.resumeGap = since + 1 < (this.buffer.oldestSeq ?? Infinity);
+    } else if (!c.started) {
+      c.cursor = this.seq;
+    }
+    c.started = true;
+    const ack: Omit<SubscribedMessage, 'seq'> = {
+      type: 'subscribed',
+      stream: null,
+      mediaTime: null,
+      wallclock: Date.now(),
+      subscription,
+      since: c.cursor,
+    };
+    this.sendControl(c, ack);
+    this.pump(c);
+  }
+
+  /** Sends what the connection has room for, in seq order, from its cursor on. */
+  private pump(c: Connection): void {
+    if (!c.started || c.closing) return;
+    while (c.cursor < this.seq) {
+      const next = c.cursor + 1;
+      const oldest = this.buffer.oldestSeq!;
+      if (next < oldest) {
+        if (!this.reportGap(c, oldest - 1)) return;
+        continue;
+      }
+      const msg = this.buffer.get(next)!;
+      if (matches(c.subscription, msg.key) && !this.trySend(c, msg.data)) return;
+      c.cursor = next;
+    }
+    c.lostBehind = 0;
+  }
+
+  /** Tells the client it will never receive seq cursor+1..to, and moves its cursor past them. */
+  private reportGap(c: Connection, to: number): boolean {
+    // Messages lost before a resume are gone without a trace of which matched the filter.
+    const notice: Omit<DroppedMessage, 'seq'> = {
+      type: 'dropped',
+      stream: null,
+      mediaTime: null,
+      wallclock: Date.now(),
+      reason: c.resumeGap ? 'resume-gap' : 'slow-consumer',
+      from: c.cursor + 1,
+      to,
+      count: c.resumeGap ? null : c.lostUnreported,
+    };
+    const from = c.cursor;
+    c.cursor = to;
+    if (!this.sendControl(c, notice)) {
+      c.cursor = from; // retried when the connection drains
+      return false;
+    }
+    c.lostUnreported = 0;
+    c.resumeGap = false;
+    return true;
+  }
+
+  /** A message left the resume buffer: lost for every connection whose cursor had not passed it. */
+  private recordLoss(lost: BufferedMessage): void {
+    for (const c of this.connections) {
+      if (!c.started || c.closing || c.cursor >= lost.seq || !matches(c.subscription, lost.key)) continue;
+      c.lostUnreported++;
+      c.lostBehind++;
+      this.opts.metrics?.wsDropped.inc();
+      if (c.lostBehind > this.opts.maxLostBeforeClose) {
+        c.closing = true;
+        c.ws.close(CLOSE_TRY_AGAIN_LATER, `too slow: lost ${c.lostBehind} messages; reconnect and resume`);
+      }
+    }
+  }
+
+  /** Connection messages repeat the connection's position as their seq. */
+  private sendControl(c: Connection, msg: Omit<ConnectionMessage, 'seq'>): boolean {
+    return this.trySend(c, Buffer.from(JSON.stringify({ seq: c.cursor, ...msg })));
+  }
+
+  private trySend(c: Connection, data: Buffer): boolean {
+    if (c.ws.readyState !== WebSocket.OPEN || c.closing) return false;
+    if (c.bufferedBytes + data.length > this.opts.maxBufferedBytes) return false;
+    c.bufferedBytes += data.length;
+    c.ws.send(data, { binary: false }, (err) => {
+      c.bufferedBytes -= data.length;
+      if (!err) this.pump(c);
+    });
+    return true;
+  }
+
+  private beat(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
+    }
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'rejected', message } });
+  const headers = [
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable'}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...(status === 401 ? ['WWW-Authenticate: Bearer realm="avvp"'] : []),
+  ];
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
+}
