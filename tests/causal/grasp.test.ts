@@ -42,9 +42,13 @@ describe('grasp recovery on simulated linear-Gaussian data', () => {
     const { sem, data } = problem(8, 8, 20000, 7);
     const result = grasp(data, { seed: 1 });
     expect(structuralHammingDistance(result.cpdag, cpdagOf(sem.parents))).toBe(0);
-    for (const e of result.edges) {
+    // Only where the DAG found gives the effect the true parents (reversible edges may differ).
+    const found = result.dag.map((_, y) => result.dag.flatMap((row, x) => (row[y] ? [x] : [])));
+    const same = result.edges.filter((e) => found[e.to].join() === sem.parents[e.to].join());
+    expect(same.length).toBeGreaterThan(0);
+    for (const e of same) {
       const k = sem.parents[e.to].indexOf(e.from);
-      if (k >= 0) expect(Math.abs(e.weight - sem.weights[e.to][k])).toBeLessThan(0.05);
+      expect(Math.abs(e.weight - sem.weights[e.to][k])).toBeLessThan(0.05);
     }
   });
 });
@@ -84,11 +88,12 @@ describe('grasp result', () => {
     expect(grasp(rows, { seed: 5, restarts: 2 }).dag).toEqual(a.dag);
   });
 
-  it('gives the same result with the score cache disabled (it only saves work)', () => {
-    const cached = grasp(data, { seed: 2 });
-    const uncached = grasp(data, { seed: 2, cache: false });
-    expect(uncached.dag).toEqual(cached.dag);
-    expect(uncached.scoreEvaluations).toBeGreaterThan(cached.scoreEvaluations);
+  it('gives the same result without grow-shrink trees, with more score evaluations', () => {
+    const withTrees = grasp(data, { seed: 2 });
+    const without = grasp(data, { seed: 2, trees: false });
+    expect(without.dag).toEqual(withTrees.dag);
+    expect(without.restartScores).toEqual(withTrees.restartScores);
+    expect(without.scoreEvaluations).toBeGreaterThan(withTrees.scoreEvaluations);
   });
 
   it('keeps the best of several restarts: never worse than one start', () => {

@@ -11,7 +11,7 @@ import {
   type DataMatrix,
 } from './covariance.js';
 import { adjacencyOf, labelEdges, type Adjacency } from './cpdag.js';
-import { GrowShrinkTree } from './gst.js';
+import { GrowShrinkTree, growShrink, type ParentChoice } from './gst.js';
 import { BicScore } from './score.js';
 
 /** Data rows, a DataMatrix, or a covariance matrix with its sample count. */
@@ -34,8 +34,11 @@ export interface GraspOptions {
   /** Independent random starting orders; the best-scoring result is kept. Default 3. */
   restarts?: number;
   seed?: number;
-  /** Memoise local scores (disable only to measure the cache's effect). Default true. */
-  cache?: boolean;
+  /**
+   * Keep a grow-shrink tree per variable (default true); false re-runs grow-shrink from scratch
+   * for every parent choice (same result, only to measure what the trees save).
+   */
+  trees?: boolean;
   /** Variable names for the edge list; default x0, x1, ... */
   names?: readonly string[];
 }
@@ -72,7 +75,7 @@ export interface GraspResult {
   order: number[];
   /** Final score of each restart, in run order. */
   restartScores: number[];
-  /** Local scores computed (excluding cache hits). */
+  /** Local scores computed. */
   scoreEvaluations: number;
 }
 
@@ -102,9 +105,13 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
     ? [{ ...limits, uncoveredDepth: 0, nonSingularDepth: 0 }, { ...limits, nonSingularDepth: 0 }, limits]
     : [limits];
 
-  const score = new BicScore(covariance, { lambda: options.lambda ?? 1, cache: options.cache });
+  const score = new BicScore(covariance, { lambda: options.lambda ?? 1 });
   // The trees depend only on the data, so all restarts share them.
   const trees = Array.from({ length: covariance.p }, (_, v) => new GrowShrinkTree(v, score));
+  const choose: ChooseParents =
+    options.trees === false
+      ? (v, allowed) => growShrink(score, v, allowed)
+      : (v, allowed) => trees[v].trace(allowed);
   const rng = new Rng(options.seed ?? 0);
   let best: { state: OrderState; score: number } | null = null;
   const restartScores: number[] = [];
@@ -112,7 +119,7 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
     // Each restart gets its own stream, so restart r does not depend on how long r-1 ran.
     const restartRng = rng.fork();
     const state = new OrderState(
-      trees,
+      choose,
       restartRng.shuffle(Array.from({ length: covariance.p }, (_, i) => i)),
     );
     for (const tier of tiers) while (improve(state, tier, restartRng)) continue;
@@ -135,6 +142,9 @@ function toCovariance(input: GraspInput, names: readonly string[] | undefined): 
   return covarianceOf(input as DataMatrix, names);
 }
 
+/** Best parent set (approximately) of v among the variables `allowed`. */
+type ChooseParents = (v: number, allowed: (x: number) => boolean) => ParentChoice;
+
 /** An order with each variable's parents (chosen among its predecessors) and local score. */
 class OrderState {
   readonly order: number[];
@@ -144,7 +154,7 @@ class OrderState {
   total = 0;
 
   constructor(
-    private readonly trees: GrowShrinkTree[],
+    private readonly choose: ChooseParents,
     order: number[],
   ) {
     const p = order.length;
@@ -159,7 +169,7 @@ class OrderState {
   /** Re-chooses the parents of the variable at position k; returns the change in its score. */
   private refresh(k: number): number {
     const v = this.order[k];
-    const { parents, score } = this.trees[v].trace((x) => this.position[x] < k);
+    const { parents, score } = this.choose(v, (x) => this.position[x] < k);
     const delta = score - this.local[v];
     this.parents[v] = parents;
     this.local[v] = score;

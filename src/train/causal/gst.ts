@@ -94,3 +94,45 @@ export class GrowShrinkTree {
     }
   }
 }
+
+/**
+ * The same greedy choice as GrowShrinkTree.trace, computed from scratch with nothing kept:
+ * forward selection (best improving addition, ties to the lower index), then backward
+ * elimination. The baseline that shows what the trees save.
+ */
+export function growShrink(score: LocalScore, v: number, allowed: (x: number) => boolean): ParentChoice {
+  const parents: number[] = [];
+  let current = score.local(v, parents);
+  for (;;) {
+    let best = -1;
+    let bestScore = current;
+    for (let x = 0; x < score.p; x++) {
+      if (x === v || !allowed(x) || parents.includes(x)) continue;
+      const s = score.local(v, [...parents, x]);
+      if (s > bestScore) {
+        bestScore = s;
+        best = x;
+      }
+    }
+    if (best < 0) break;
+    parents.push(best);
+    current = bestScore;
+  }
+  for (;;) {
+    let best = -1;
+    let bestScore = current;
+    parents.forEach((_, i) => {
+      const s = score.local(
+        v,
+        parents.filter((_, k) => k !== i),
+      );
+      if (s > bestScore) {
+        bestScore = s;
+        best = i;
+      }
+    });
+    if (best < 0) return { parents, score: current };
+    parents.splice(best, 1);
+    current = bestScore;
+  }
+}
