@@ -245,6 +245,11 @@ class MediaSession {
         this.adapt(end);
         continue;
       }
+      if (end.kind === 'audio-change')
+        throw this.error(
+          `cannot keep audio aligned in '${this.config.label}': ${end.reason}. Re-encode it with constant ` +
+            'audio parameters (e.g. ffmpeg -i in -ar 48000 -ac 2 out.mp4) or decode it with audio: false.',
+        );
       if (end.kind !== 'eof') {
         const what =
           end.kind === 'watchdog'

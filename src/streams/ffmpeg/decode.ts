@@ -10,9 +10,20 @@ import { parseSourceInfo, type SourceInfo } from './sourceInfo.js';
 /**
  * eof: ffmpeg finished normally. failed: it exited with an error (or could not start).
  * watchdog: no output bytes for `watchdogMs`, killed. layout: the source lacks a requested
- * stream (see `info`), nothing was decoded. stopped: stop() was called.
+ * stream (see `info`), nothing was decoded. audio-change: the audio sample rate or channel
+ * layout changed mid-stream, killed (see AUDIO_TIMELINE_BROKEN). stopped: stop() was called.
  */
-export type DecodeEndKind = 'eof' | 'failed' | 'watchdog' | 'layout' | 'stopped';
+export type DecodeEndKind = 'eof' | 'failed' | 'watchdog' | 'layout' | 'audio-change' | 'stopped';
+
+/**
+ * When the audio format changes mid-stream ffmpeg rebuilds the filter graph, and the new
+ * graph's `aresample first_pts=0` pads silence from media time 0 again: the raw audio output
+ * would run ahead of the video. The only trace is this muxer warning on the audio output, so
+ * the run is stopped there (live sources reconnect; files fail with advice). Video size changes
+ * are harmless: `-fps_mode cfr` drops the re-padded frames at the output.
+ */
+const AUDIO_TIMELINE_BROKEN =
+  /^\[f32le @ [^\]]*\] Application provided invalid, non monotonically increasing dts/;
 
 export interface DecodeEnd {
   kind: DecodeEndKind;
@@ -48,6 +59,7 @@ export class DecodeRun {
   private paused = false;
   private stopped = false;
   private watchdogFired = false;
+  private audioChanged = false;
   private info: SourceInfo | null = null;
 
   constructor(private readonly opts: DecodeRunOptions) {
@@ -63,6 +75,10 @@ export class DecodeRun {
     this.pid = this.proc.pid;
     this.proc.onLine((line) => {
       if (!this.info && /^(Stream mapping:|Output #0)/.test(line)) this.readInfo();
+      if (AUDIO_TIMELINE_BROKEN.test(line) && !this.audioChanged) {
+        this.audioChanged = true;
+        void this.proc.kill();
+      }
     });
     const closed = dataFds.map((fd, channel) => this.wirePipe(fd, channel));
     const timer = setInterval(() => this.checkWatchdog(), Math.max(50, Math.min(1000, opts.watchdogMs / 4)));
@@ -143,6 +159,11 @@ export class DecodeRun {
       return end(
         'watchdog',
         `no data for ${(this.opts.watchdogMs / 1000).toFixed(1)} s (watchdog killed ffmpeg)`,
+      );
+    if (this.audioChanged)
+      return end(
+        'audio-change',
+        'the audio sample rate or channel layout changed mid-stream (ffmpeg stopped)',
       );
     if (this.bytes === 0 && this.info && this.lacksRequestedStream(this.info))
       return end('layout', 'the source lacks a requested stream');
