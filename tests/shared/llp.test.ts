@@ -146,6 +146,14 @@ describe.skipIf(!present)('real LLP annotation files', () => {
     expect(m.segment.av).toBeCloseTo((100 * 174) / 1200, 12);
   });
 
+  it('give the all-zeros predictor on val the share of videos with empty GT', () => {
+    const m = zerosMetrics(val);
+    expect(m.segment.audio).toBeCloseTo((100 * 4) / 649, 12);
+    expect(m.segment.visual).toBeCloseTo((100 * 70) / 649, 12);
+    expectLevel(m.segment, [0.6163, 10.7858, 14.3297, 8.5773, 0]);
+    expectLevel(m.event, [0.6163, 10.7858, 14.3297, 8.5773, 0]);
+  });
+
   it('give 100 on every metric to the oracle that predicts the ground truth', () => {
     for (const a of [val, test]) {
       const m = evaluateLlp(
