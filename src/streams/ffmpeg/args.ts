@@ -56,7 +56,8 @@ export function buildDecodeArgs(
   const flags = versionedFlags(ffmpeg);
   // `info` level prints the input description (codecs, size, rate) that SourceInfo is read from.
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
-  args.push(...inputArgs(input, flags), '-filter_complex', filterGraph(layout));
+  args.push(...inputArgs(input, flags));
+  for (const graph of filterGraphs(layout)) args.push('-filter_complex', graph);
   const fds = outputFds(layout);
   if (layout.video) args.push('-map', '[v]', ...flags.cfr, '-f', 'rawvideo', `pipe:${fds.video}`);
   fds.audio.forEach((fd, i) =>
@@ -85,22 +86,27 @@ function inputArgs(input: InputSpec, flags: VersionedFlags): string[] {
  * gap-filled from its timestamps starting at 0, downmixed to mono (exact L/R average; mono
  * passes through), resampled to each rate. Both grids start at 0 with no gaps, so a byte
  * offset is a media time.
+ *
+ * Video and audio are two separate filter graphs: ffmpeg rebuilds a graph when its input
+ * format changes mid-stream, and a rebuilt audio graph restarts `first_pts=0` padding (audio
+ * would run ahead). Kept apart, a resolution change rebuilds only the video graph, where
+ * `-fps_mode cfr` drops the re-padded frames at the output.
  */
-export function filterGraph(layout: DecodeLayout): string {
-  const chains: string[] = [];
+export function filterGraphs(layout: DecodeLayout): string[] {
+  const graphs: string[] = [];
   const v = layout.video;
   if (v)
-    chains.push(
+    graphs.push(
       `[0:v:0]fps=${v.fps}:start_time=0,scale=${v.width}:${v.height}:flags=bilinear,format=rgb24[v]`,
     );
   const rates = layout.audioRates;
   if (rates.length > 0) {
     const mono = '[0:a:0]aresample=async=1:first_pts=0,pan=mono|c0<c0+c1,aformat=sample_fmts=flt';
-    if (rates.length === 1) chains.push(`${mono},aresample=${rates[0]}[a0]`);
+    if (rates.length === 1) graphs.push(`${mono},aresample=${rates[0]}[a0]`);
     else {
-      chains.push(`${mono},asplit=${rates.length}${rates.map((_, i) => `[s${i}]`).join('')}`);
-      rates.forEach((rate, i) => chains.push(`[s${i}]aresample=${rate}[a${i}]`));
+      const split = `${mono},asplit=${rates.length}${rates.map((_, i) => `[s${i}]`).join('')}`;
+      graphs.push([split, ...rates.map((rate, i) => `[s${i}]aresample=${rate}[a${i}]`)].join(';'));
     }
   }
-  return chains.join(';');
+  return graphs;
 }
