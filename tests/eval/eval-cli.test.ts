@@ -148,6 +148,15 @@ describe('avvp eval llp', () => {
     expect(unknown.stderr).toMatch(
       /1 prediction\(s\) for videos not in the val split \(AVVP_val_pd\.csv\): 'ddddddddddd_0_10' \(line 4\)/,
     );
+    await writeFile(
+      path('ids.jsonl'),
+      PREDICTIONS.map((p) => p.replace('bbbbbbbbbbb_5_15', 'bbbbbbbbbbb')).join('\n'),
+    );
+    const ids = await avvp(args('ids.jsonl'));
+    expect(ids.code).toBe(1);
+    expect(ids.stderr).toMatch(
+      /use the full filename as in the CSV, e\.g\. 'bbbbbbbbbbb_5_15' for 'bbbbbbbbbbb'/,
+    );
   });
 
   it('reports a missing annotation file and a missing predictions file', async () => {

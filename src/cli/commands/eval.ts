@@ -40,8 +40,14 @@ function pairWithTruth(predictions: FilePrediction[], annotations: LlpEvalAnnota
   const inSplit = new Set(annotations.videos.map((v) => v.filename));
   const unknown = predictions.filter((p) => !inSplit.has(p.filename));
   if (unknown.length > 0) {
+    // A common slip: keying predictions by the 11-character id, as feature files are.
+    const fullName = new Map(annotations.videos.map((v) => [v.filename.slice(0, 11), v.filename]));
+    const example = unknown.find((p) => fullName.has(p.filename));
+    const hint = example
+      ? `; use the full filename as in the CSV, e.g. '${fullName.get(example.filename)}' for '${example.filename}'`
+      : '';
     throw new CliError(
-      `${predPath}: ${unknown.length} prediction(s) for videos not in the ${annotations.split} split (${LLP_FILES[annotations.split]}): ${listSome(unknown.map((p) => `'${p.filename}' (line ${p.line})`))}`,
+      `${predPath}: ${unknown.length} prediction(s) for videos not in the ${annotations.split} split (${LLP_FILES[annotations.split]}): ${listSome(unknown.map((p) => `'${p.filename}' (line ${p.line})`))}${hint}`,
       1,
     );
   }
