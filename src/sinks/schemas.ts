@@ -190,7 +190,7 @@ export const serverSchemas: Record<string, Schema> = {
   ),
 };
 
-const since: Schema = { type: 'integer', minimum: 0 };
+const since: Schema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 
 export const clientSchemas: Record<string, Schema> = {
   subscribe: {
