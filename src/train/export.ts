@@ -1,0 +1,61 @@
+// Export of a trained model: the inference graph (no loss, no dropout, no optimizer) with the
+// trained weights as initializers, plus its manifest (I/O specs, provenance, metrics, sha256).
+//
+// Public API: exportModel(spec, params, { dir, manifest }) -> { onnxPath, manifestPath, manifest }.
+
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelManifest, TensorSpec, formatManifest, parseManifest } from '../models/manifest.js';
+import { Tensor, TypedData } from '../models/onnx/builder.js';
+import { TrainSpec, buildInferenceGraph } from './step.js';
+
+export interface ExportOptions {
+  dir: string;
+  /** Everything except what export computes (name, file, sha256, inputs, outputs). */
+  manifest: Omit<ModelManifest, 'name' | 'file' | 'sha256' | 'inputs' | 'outputs'>;
+}
+
+export interface Exported {
+  onnxPath: string;
+  manifestPath: string;
+  manifest: ModelManifest;
+  bytes: Uint8Array;
+}
+
+function spec(t: Tensor, name = t.name): TensorSpec {
+  return { name, dtype: t.dtype, shape: [...t.shape] };
+}
+
+export async function exportModel(
+  train: TrainSpec,
+  params: Map<string, TypedData>,
+  opts: ExportOptions,
+): Promise<Exported> {
+  const g = buildInferenceGraph(train);
+  const values = new Map([...params].filter(([name]) => g.initializers.has(name)));
+  const missing = [...g.initializers.values()]
+    .filter((i) => i.trainable && !values.has(i.name))
+    .map((i) => i.name);
+  if (missing.length)
+    throw new Error(`export of '${train.name}': no trained values for ${missing.join(', ')}`);
+  const bytes = g.toBytes({ values, metadata: { 'avvp.model': train.name } });
+  const file = `${train.name}.onnx`;
+  const manifest = parseManifest(
+    {
+      name: train.name,
+      file,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      inputs: g.inputs.map((t) => spec(t)),
+      outputs: g.outputs.map((o) => spec(o.tensor, o.name)),
+      ...opts.manifest,
+    },
+    `${train.name} manifest`,
+  );
+  await mkdir(opts.dir, { recursive: true });
+  const onnxPath = join(opts.dir, file);
+  const manifestPath = join(opts.dir, `${train.name}.json`);
+  await writeFile(onnxPath, bytes);
+  await writeFile(manifestPath, formatManifest(manifest));
+  return { onnxPath, manifestPath, manifest, bytes };
+}
