@@ -101,13 +101,15 @@ export interface TrainerOptions extends Pick<OpenOptions, 'providers' | 'log' | 
 }
 
 type Values = Map<string, ort.Tensor>;
+/** Parameter values (always float). */
+export type FloatData = Float32Array | Float64Array;
 
 export class Trainer {
   epoch = 0;
   step = 0;
   history: Record<string, number>[] = [];
   best?: { metric: string; value: number; epoch: number };
-  private bestValues?: Map<string, TypedData>;
+  private bestValues?: Map<string, FloatData>;
 
   private constructor(
     readonly spec: TrainSpec,
@@ -190,17 +192,17 @@ export class Trainer {
   }
 
   /** Parameter values by name: the current ones, their EMA, or those of the best epoch. */
-  parameters(which: 'current' | 'ema' | 'best' = 'current'): Map<string, TypedData> {
+  parameters(which: 'current' | 'ema' | 'best' = 'current'): Map<string, FloatData> {
     if (which === 'best') {
       if (!this.bestValues) throw new Error('no best parameters yet: run fit() with evaluate and select');
       return new Map(this.bestValues);
     }
-    const out = new Map<string, TypedData>();
+    const out = new Map<string, FloatData>();
     for (const p of [...this.graph.params, ...this.graph.frozen]) {
       const key = which === 'ema' && this.graph.params.includes(p) ? `slot.ema.${p.name}` : p.name;
       const t = this.values.get(key);
       if (!t) throw new Error(`no EMA parameters: set emaDecay in the TrainSpec`);
-      out.set(p.name, t.data as TypedData);
+      out.set(p.name, t.data as FloatData);
     }
     return out;
   }
