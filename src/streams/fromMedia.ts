@@ -39,8 +39,10 @@ export interface MediaOptions {
   maxPending?: number;
   /** Live: segments that may wait for a slow consumer before the oldest is dropped (default 4). */
   queueSize?: number;
-  /** Kill ffmpeg after this long without output bytes (default 10000 ms). */
+  /** Kill ffmpeg after this long without output bytes once data flowed (default 10000 ms). */
   watchdogMs?: number;
+  /** Kill ffmpeg when a run yields no byte this long after it started (default 20000 ms). */
+  startTimeoutMs?: number;
   /** Socket I/O timeout for rtsp/http inputs (default 5000 ms). */
   ioTimeoutMs?: number;
   backoff?: Partial<BackoffOptions>;
@@ -114,6 +116,7 @@ function resolveConfig(source: string, options: MediaOptions): Config {
     throw new RangeError('fromMedia: video and audio are both disabled; nothing to decode');
   for (const [name, value] of [
     ['watchdogMs', options.watchdogMs],
+    ['startTimeoutMs', options.startTimeoutMs],
     ['ioTimeoutMs', options.ioTimeoutMs],
     ['maxSkewSeconds', options.maxSkewSeconds],
   ] as const)
@@ -296,6 +299,7 @@ class MediaSession {
       input: this.config.input,
       layout: this.layout,
       watchdogMs: options.watchdogMs ?? 10_000,
+      startTimeoutMs: options.startTimeoutMs ?? 20_000,
       segmenter: { maxSkewSeconds: options.maxSkewSeconds ?? 4, tailMinSeconds: this.tailMin() },
       onFirstData: () => {
         if (this.config.live) this.anchorMs = Date.now();

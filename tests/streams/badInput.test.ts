@@ -128,7 +128,10 @@ describe('bad input', () => {
     });
 
     it('socket timeout: a server that never answers fails after ioTimeoutMs', async () => {
-      const { segments, error } = await outcome(`${base}/mute`, { watchdogMs: 30_000, ioTimeoutMs: 1000 });
+      const { segments, error } = await outcome(`${base}/mute`, {
+        startTimeoutMs: 30_000,
+        ioTimeoutMs: 1000,
+      });
       expect(segments).toEqual([]);
       expect(error).toBeInstanceOf(MediaSourceError);
       expect(error!.message).toMatch(/cannot (decode|open) 'http:\/\/127\.0\.0\.1:\d+\/mute'/);
@@ -137,14 +140,14 @@ describe('bad input', () => {
     it('as a live source it reconnects, reporting down and reconnecting', async () => {
       const { error, statuses } = await outcome(`${base}/mute`, {
         live: true,
-        watchdogMs: 1000,
+        startTimeoutMs: 1000,
         ioTimeoutMs: 60_000,
         maxRetries: 1,
         backoff: { initialMs: 50 },
       });
       const states = statuses.map((s) => s.state);
       expect(states).toEqual(['starting', 'down', 'reconnecting', 'down', 'down']);
-      expect(statuses[1].reason).toMatch(/no data for 1\.0 s \(watchdog/);
+      expect(statuses[1].reason).toMatch(/no data within 1\.0 s of starting \(watchdog/);
       expect(error!.message).toMatch(/gave up after 2 consecutive attempts/);
     });
   });

@@ -43,6 +43,8 @@ export interface DecodeRunOptions {
   layout: DecodeLayout;
   /** Kill ffmpeg when no output byte arrives for this long while not paused. */
   watchdogMs: number;
+  /** Before the first byte (connecting, probing, waiting for a keyframe) the limit is this instead. */
+  startTimeoutMs: number;
   segmenter: SegmenterOptions;
   onSegment(data: SegmentData): void;
   onFirstData?(): void;
@@ -81,7 +83,8 @@ export class DecodeRun {
       }
     });
     const closed = dataFds.map((fd, channel) => this.wirePipe(fd, channel));
-    const timer = setInterval(() => this.checkWatchdog(), Math.max(50, Math.min(1000, opts.watchdogMs / 4)));
+    const tick = Math.max(50, Math.min(1000, opts.watchdogMs / 4, opts.startTimeoutMs / 4));
+    const timer = setInterval(() => this.checkWatchdog(), tick);
     this.done = Promise.all([this.proc.exited, ...closed]).then(([exit]) => {
       clearInterval(timer);
       return this.conclude(exit);
@@ -131,7 +134,8 @@ export class DecodeRun {
 
   private checkWatchdog(): void {
     if (this.paused || this.stopped || this.watchdogFired) return;
-    if (Date.now() - this.lastActivity < this.opts.watchdogMs) return;
+    const limit = this.bytes === 0 ? this.opts.startTimeoutMs : this.opts.watchdogMs;
+    if (Date.now() - this.lastActivity < limit) return;
     this.watchdogFired = true;
     void this.proc.kill();
   }
@@ -155,11 +159,14 @@ export class DecodeRun {
     if (this.stopped) return end('stopped', 'stopped');
     this.emit(this.segmenter.finish());
     if (exit.spawnError) return end('failed', `could not start ffmpeg: ${exit.spawnError.message}`);
-    if (this.watchdogFired)
-      return end(
-        'watchdog',
-        `no data for ${(this.opts.watchdogMs / 1000).toFixed(1)} s (watchdog killed ffmpeg)`,
-      );
+    if (this.watchdogFired) {
+      const seconds = (ms: number) => (ms / 1000).toFixed(1);
+      const what =
+        this.bytes === 0
+          ? `no data within ${seconds(this.opts.startTimeoutMs)} s of starting`
+          : `no data for ${seconds(this.opts.watchdogMs)} s`;
+      return end('watchdog', `${what} (watchdog killed ffmpeg)`);
+    }
     if (this.audioChanged)
       return end(
         'audio-change',

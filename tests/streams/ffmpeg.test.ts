@@ -1,0 +1,134 @@
+// Locating ffmpeg, version-aware arguments (run for real on both the system ffmpeg 5.1 and the
+// static ffmpeg 4.1 from @ffmpeg-installer), and clean shutdown with no zombie.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { lastValueFrom, Subject, take, toArray } from 'rxjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildDecodeArgs, versionedFlags } from '../../src/streams/ffmpeg/args.js';
+import { FfmpegNotFoundError, locateFfmpeg, parseVersionOutput } from '../../src/streams/ffmpeg/locate.js';
+import { fromMedia } from '../../src/streams/fromMedia.js';
+import { childPids, lavfiSource, meanRgb, pidExists, rms, tempDir } from '../helpers/media.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+
+function installerPath(): string | undefined {
+  try {
+    return (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch {
+    return undefined;
+  }
+}
+const shipped = installerPath();
+
+describe('locateFfmpeg', () => {
+  it('finds ffmpeg on PATH and reads its libavformat version', async () => {
+    const found = await locateFfmpeg({ env: { PATH: process.env.PATH } });
+    expect(found.origin).toBe('PATH');
+    expect(found.libavformat.major).toBeGreaterThanOrEqual(58);
+  });
+
+  it('prefers FFMPEG_PATH, and names it when it is wrong', async () => {
+    const system = await locateFfmpeg({ env: { PATH: process.env.PATH } });
+    const found = await locateFfmpeg({ env: { FFMPEG_PATH: system.path, PATH: '' } });
+    expect(found).toMatchObject({ origin: 'FFMPEG_PATH', path: system.path });
+    await expect(locateFfmpeg({ env: { FFMPEG_PATH: tmp.file('nope') } })).rejects.toThrow(
+      /FFMPEG_PATH is set to '.*nope', which is not an executable file\. Install ffmpeg/,
+    );
+    const fake = tmp.file('fake-ffmpeg');
+    writeFileSync(fake, '#!/bin/sh\necho hello\n');
+    chmodSync(fake, 0o755);
+    await expect(locateFfmpeg({ env: { FFMPEG_PATH: fake } })).rejects.toThrow(/did not run as ffmpeg/);
+  });
+
+  it('falls back to @ffmpeg-installer/ffmpeg, and explains the fix when nothing is found', async () => {
+    if (shipped) {
+      const found = await locateFfmpeg({ env: { PATH: '' } });
+      expect(found).toMatchObject({ origin: '@ffmpeg-installer/ffmpeg', libavformat: { major: 58 } });
+    }
+    const missing = locateFfmpeg({ env: { PATH: tmp.dir }, installerPath: () => undefined });
+    await expect(missing).rejects.toBeInstanceOf(FfmpegNotFoundError);
+    await expect(missing).rejects.toThrow(/apt-get install ffmpeg.*FFMPEG_PATH.*@ffmpeg-installer\/ffmpeg/);
+  });
+
+  it('parses version output of releases and static git builds', () => {
+    const text =
+      'ffmpeg version N-47683-g0e8eb07980-static https://x\nlibavformat    58. 24.100 / 58. 24.100\n';
+    expect(parseVersionOutput(text)).toEqual({
+      version: 'N-47683-g0e8eb07980-static',
+      libavformat: { major: 58, minor: 24 },
+    });
+    expect(() => parseVersionOutput('hello')).toThrow(/does not look like/);
+  });
+});
+
+describe('version-aware arguments', () => {
+  const rtsp = { kind: 'rtsp' as const, target: 'rtsp://h/x', ioTimeoutMs: 2000 };
+  const layout = { video: { width: 224, height: 224, fps: 8 }, audioRates: [16000, 48000] };
+  it('uses -stimeout / -vsync for 4.x, -timeout / -vsync for 5.0, -timeout / -fps_mode from 5.1', () => {
+    expect(versionedFlags({ libavformat: { major: 58, minor: 24 } })).toEqual({
+      rtspTimeout: '-stimeout',
+      cfr: ['-vsync', 'cfr'],
+    });
+    expect(versionedFlags({ libavformat: { major: 59, minor: 16 } })).toEqual({
+      rtspTimeout: '-timeout',
+      cfr: ['-vsync', 'cfr'],
+    });
+    expect(versionedFlags({ libavformat: { major: 60, minor: 3 } })).toEqual({
+      rtspTimeout: '-timeout',
+      cfr: ['-fps_mode', 'cfr'],
+    });
+    const args = buildDecodeArgs(rtsp, layout, { libavformat: { major: 59, minor: 27 } });
+    expect(args.join(' ')).toContain('-rtsp_transport tcp -timeout 2000000 -i rtsp://h/x');
+    expect(args.filter((a) => a.startsWith('pipe:'))).toEqual(['pipe:1', 'pipe:3', 'pipe:4']);
+  });
+
+  it.skipIf(!shipped)('decodes correctly with the static ffmpeg 4.1 too', async () => {
+    const ffmpeg = await locateFfmpeg({ env: { FFMPEG_PATH: shipped } });
+    const source = lavfiSource({
+      seconds: 3,
+      video: { boxes: [{ from: 1, to: 2, color: 'white' }] },
+      audio: { channels: 2, tones: [{ from: 2, to: 3 }] },
+    });
+    const segments = await lastValueFrom(
+      fromMedia(source, { ffmpeg, width: 16, height: 16, sampleRateHi: 48000 }).pipe(toArray()),
+    );
+    expect(segments.map((s) => s.frames!.map((f) => Math.round(meanRgb(f)[0] / 255)).join(''))).toEqual([
+      '00000000',
+      '11111111',
+      '00000000',
+    ]);
+    expect(segments.map((s) => [rms(s.audio!) > 0.3, rms(s.audioHi!) > 0.3])).toEqual([
+      [false, false],
+      [false, false],
+      [true, true],
+    ]);
+  });
+});
+
+describe('clean shutdown', () => {
+  it('unsubscribing kills ffmpeg and leaves no zombie', async () => {
+    const infinite = 'lavfi:color=c=gray:s=64x48:r=25[out0];sine=f=300[out1]';
+    const seen = await lastValueFrom(fromMedia(infinite, { width: 16, height: 16 }).pipe(take(3), toArray()));
+    expect(seen.map((s) => s.index)).toEqual([0, 1, 2]);
+    // take(3) unsubscribed; the kill is asynchronous, reaping follows within moments
+    for (let i = 0; i < 200 && (await childPids()).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await childPids()).toEqual([]);
+  });
+
+  it('the exact PID is gone (not a zombie) after unsubscribe while paused by backpressure', async () => {
+    const before = new Set(await childPids());
+    // never acknowledged: paused after the first segment
+    const sub = fromMedia('lavfi:testsrc2=s=320x240:r=30', { consumed: new Subject<void>() }).subscribe();
+    let pid: number | undefined;
+    for (let i = 0; i < 200 && pid === undefined; i++) {
+      pid = (await childPids()).find((p) => !before.has(p));
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(pid).toBeDefined();
+    sub.unsubscribe();
+    for (let i = 0; i < 200 && pidExists(pid!); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pidExists(pid!)).toBe(false); // kill(pid, 0) fails only once the process is reaped
+  });
+});
