@@ -56,8 +56,15 @@ export function parsePrometheusText(text: string): Exposition {
       if (!l) return fail('bad labels');
       labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     }
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
-    if (Number.isNaN(value) && valueText !== 'NaN') fail('bad value');
+    // Values are read like Go's strconv.ParseFloat (what Prometheus uses): NaN and Inf in any case.
+    // prom-client writes NaN as "Nan" (e.g. the event-loop lag before its first sample).
+    const special = /^([+-]?)(inf|nan)$/i.exec(valueText!);
+    const value = special
+      ? special[2]!.toLowerCase() === 'nan'
+        ? NaN
+        : (special[1] === '-' ? -1 : 1) * Infinity
+      : Number(valueText);
+    if (Number.isNaN(value) && !special) fail('bad value');
     const family = [...types.keys()].find((f) => (SUFFIXES[types.get(f)!] ?? []).some((s) => name === f + s));
     if (!family) fail('sample without a TYPE');
     if (!helps.has(family!)) fail('family without HELP');

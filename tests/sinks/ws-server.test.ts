@@ -245,7 +245,7 @@ describe('WebSocket API v1', () => {
   });
 
   it('heartbeat terminates a peer that stops answering pings, keeps one that answers', async () => {
-    server = await startServer({ ws: { heartbeatMs: 50 } });
+    server = await startServer({ ws: { heartbeatMs: 500 } });
     const dead = await client(server.wsUrl, { autoPong: false });
     const live = await client();
     expect(await dead.closed()).toBe(1006); // terminated: no closing handshake
