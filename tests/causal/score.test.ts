@@ -119,6 +119,16 @@ describe('BicScore', () => {
     expect(score.evaluations).toBe(2);
   });
 
+  it('scores each one-parent extension in a batch exactly as one at a time', () => {
+    const score = new BicScore(cov, { lambda: 1 });
+    const y = 3;
+    for (const parents of [[], [2], [4, 0], [1, 5, 2]]) {
+      const candidates = [0, 1, 2, 4, 5].filter((x) => !parents.includes(x));
+      const batch = score.localWithEach(y, parents, candidates);
+      candidates.forEach((x, i) => expect(batch[i]).toBe(score.local(y, [...parents, x])));
+    }
+  });
+
   it('rejects a negative or non-finite lambda', () => {
     expect(() => new BicScore(cov, { lambda: -1 })).toThrow(/lambda/);
     expect(() => new BicScore(cov, { lambda: NaN })).toThrow(/lambda/);

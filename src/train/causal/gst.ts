@@ -7,7 +7,7 @@
 // score. Tracing walks from the root to the first branch allowed by the prefix, at each level;
 // where no branch is allowed the node is shrunk (greedy backward elimination, done once and
 // replayed afterwards). The result approximates the best parent set within the prefix.
-import type { LocalScore } from './score.js';
+import { localWithEach, type LocalScore } from './score.js';
 
 interface GstNode {
   /** Variable added on the edge from the parent node (-1 at the root). */
@@ -63,14 +63,19 @@ export class GrowShrinkTree {
   }
 
   private grow(node: GstNode, available: readonly number[], parents: number[]): void {
+    const scores = localWithEach(this.score, this.vertex, parents, available);
     const children: GstNode[] = [];
-    for (const x of available) {
-      parents.push(x);
-      const s = this.score.local(this.vertex, parents);
-      parents.pop();
-      if (s > node.growScore)
-        children.push({ add: x, growScore: s, shrinkScore: s, branches: null, removals: null });
-    }
+    available.forEach((x, k) => {
+      if (scores[k] > node.growScore) {
+        children.push({
+          add: x,
+          growScore: scores[k],
+          shrinkScore: scores[k],
+          branches: null,
+          removals: null,
+        });
+      }
+    });
     // Array.prototype.sort is stable: ties keep ascending variable order.
     node.branches = children.sort((a, b) => b.growScore - a.growScore);
   }
@@ -104,16 +109,17 @@ export function growShrink(score: LocalScore, v: number, allowed: (x: number) =>
   const parents: number[] = [];
   let current = score.local(v, parents);
   for (;;) {
+    const candidates: number[] = [];
+    for (let x = 0; x < score.p; x++) if (x !== v && allowed(x) && !parents.includes(x)) candidates.push(x);
+    const scores = localWithEach(score, v, parents, candidates);
     let best = -1;
     let bestScore = current;
-    for (let x = 0; x < score.p; x++) {
-      if (x === v || !allowed(x) || parents.includes(x)) continue;
-      const s = score.local(v, [...parents, x]);
-      if (s > bestScore) {
-        bestScore = s;
+    candidates.forEach((x, k) => {
+      if (scores[k] > bestScore) {
+        bestScore = scores[k];
         best = x;
       }
-    }
+    });
     if (best < 0) break;
     parents.push(best);
     current = bestScore;

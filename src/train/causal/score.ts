@@ -16,6 +16,22 @@ export interface LocalScore {
   /** Number of variables. */
   readonly p: number;
   local(y: number, parents: readonly number[]): number;
+  /**
+   * local(y, [...parents, x]) for each x of `candidates`, possibly computed faster together
+   * (must give the same numbers).
+   */
+  localWithEach?(y: number, parents: readonly number[], candidates: readonly number[]): Float64Array;
+}
+
+/** Scores of `parents` plus each candidate, batched when the score supports it. */
+export function localWithEach(
+  score: LocalScore,
+  y: number,
+  parents: readonly number[],
+  candidates: readonly number[],
+): Float64Array {
+  if (score.localWithEach) return score.localWithEach(y, parents, candidates);
+  return Float64Array.from(candidates, (x) => score.local(y, [...parents, x]));
 }
 
 export interface BicOptions {
@@ -34,68 +50,110 @@ export class BicScore implements LocalScore {
   evaluations = 0;
   private readonly cov: Float64Array;
   private readonly logN: number;
+  // Scratch space for the Cholesky factor and the forward solves (no allocation per score).
+  private readonly factor: Float64Array;
+  private readonly solved: Float64Array;
+  private readonly column: Float64Array;
 
   constructor(covariance: Covariance, options: BicOptions) {
     if (!(options.lambda >= 0) || !Number.isFinite(options.lambda)) {
       throw new RangeError(`lambda must be a finite number >= 0, got ${options.lambda}`);
     }
-    this.p = covariance.p;
+    const p = covariance.p;
+    this.p = p;
     this.n = covariance.n;
     this.cov = covariance.values;
     this.lambda = options.lambda;
     this.logN = Math.log(covariance.n);
+    this.factor = new Float64Array(p * p);
+    this.solved = new Float64Array(p);
+    this.column = new Float64Array(p);
   }
 
   local(y: number, parents: readonly number[]): number {
     this.evaluations++;
-    const s2 = this.regress(y, parents).variance;
-    return -0.5 * this.n * (1 + Math.log(s2)) - this.lambda * (parents.length + 1) * this.logN;
+    return this.fromVariance(this.residualVariance(y, parents), parents.length);
+  }
+
+  /**
+   * Factors S_PP once; each candidate x then adds one row to the factor: O(k^2) per candidate
+   * instead of O(k^3). The arithmetic is that of local(y, [...parents, x]), in the same order.
+   */
+  localWithEach(y: number, parents: readonly number[], candidates: readonly number[]): Float64Array {
+    const { p, cov, factor: L, solved: z, column: w } = this;
+    const k = parents.length;
+    const explained = this.factorise(y, parents);
+    const syy = cov[y * p + y];
+    const out = new Float64Array(candidates.length);
+    candidates.forEach((x, c) => {
+      let d = cov[x * p + x];
+      for (let r = 0; r < k; r++) {
+        let s = cov[x * p + parents[r]];
+        for (let m = 0; m < r; m++) s -= w[m] * L[r * p + m];
+        w[r] = s / L[r * p + r];
+        d -= w[r] * w[r];
+      }
+      const diagonal = Math.sqrt(Math.max(d, Number.MIN_VALUE));
+      let s = cov[x * p + y];
+      for (let m = 0; m < k; m++) s -= w[m] * z[m];
+      const last = s / diagonal;
+      out[c] = this.fromVariance(this.floor(syy, explained + last * last), k + 1);
+    });
+    this.evaluations += candidates.length;
+    return out;
   }
 
   /** Residual variance of y regressed on `parents` (divisor n). */
   residualVariance(y: number, parents: readonly number[]): number {
-    return this.regress(y, parents).variance;
+    return this.floor(this.cov[y * this.p + y], this.factorise(y, parents));
   }
 
   /** Least-squares coefficients of `parents` (in the given order) in the regression of y. */
   coefficients(y: number, parents: readonly number[]): number[] {
-    return this.regress(y, parents).beta;
+    const { p, factor: L, solved: z } = this;
+    this.factorise(y, parents);
+    const beta = new Array<number>(parents.length);
+    for (let r = parents.length - 1; r >= 0; r--) {
+      let s = z[r];
+      for (let m = r + 1; m < parents.length; m++) s -= L[m * p + r] * beta[m];
+      beta[r] = s / L[r * p + r];
+    }
+    return beta;
+  }
+
+  private fromVariance(s2: number, parentCount: number): number {
+    return -0.5 * this.n * (1 + Math.log(s2)) - this.lambda * (parentCount + 1) * this.logN;
+  }
+
+  /** Residual floored at a tiny positive fraction of var(y) against rounding. */
+  private floor(syy: number, explained: number): number {
+    return Math.max(syy - explained, syy * Number.EPSILON);
   }
 
   /**
-   * Solves S_PP beta = S_Py by Cholesky. covarianceOf/covarianceFrom guarantee S is positive
-   * definite, so the factorisation exists; the residual is floored at a tiny positive fraction
-   * of var(y) against rounding.
+   * Cholesky S_PP = L L' into `factor` (row stride p) and forward solve L z = S_Py into `solved`;
+   * returns z.z, the variance of y explained by the parents. covarianceOf/covarianceFrom
+   * guarantee S is positive definite, so the factorisation exists.
    */
-  private regress(y: number, parents: readonly number[]): { variance: number; beta: number[] } {
-    const { p, cov } = this;
+  private factorise(y: number, parents: readonly number[]): number {
+    const { p, cov, factor: L, solved: z } = this;
     const k = parents.length;
-    const syy = cov[y * p + y];
-    if (k === 0) return { variance: syy, beta: [] };
-    const L = new Float64Array(k * k);
-    for (let c = 0; c < k; c++) {
-      for (let r = c; r < k; r++) {
-        let s = cov[parents[r] * p + parents[c]];
-        for (let m = 0; m < c; m++) s -= L[r * k + m] * L[c * k + m];
-        L[r * k + c] = r === c ? Math.sqrt(Math.max(s, Number.MIN_VALUE)) : s / L[c * k + c];
-      }
-    }
-    // Forward solve L w = S_Py; explained variance is w.w.
-    const w = new Float64Array(k);
     let explained = 0;
     for (let r = 0; r < k; r++) {
-      let s = cov[parents[r] * p + y];
-      for (let m = 0; m < r; m++) s -= L[r * k + m] * w[m];
-      w[r] = s / L[r * k + r];
-      explained += w[r] * w[r];
+      const pr = parents[r];
+      let d = cov[pr * p + pr];
+      for (let c = 0; c < r; c++) {
+        let s = cov[pr * p + parents[c]];
+        for (let m = 0; m < c; m++) s -= L[r * p + m] * L[c * p + m];
+        L[r * p + c] = s / L[c * p + c];
+        d -= L[r * p + c] * L[r * p + c];
+      }
+      L[r * p + r] = Math.sqrt(Math.max(d, Number.MIN_VALUE));
+      let s = cov[pr * p + y];
+      for (let m = 0; m < r; m++) s -= L[r * p + m] * z[m];
+      z[r] = s / L[r * p + r];
+      explained += z[r] * z[r];
     }
-    // Back solve L' beta = w.
-    const beta = new Array<number>(k);
-    for (let r = k - 1; r >= 0; r--) {
-      let s = w[r];
-      for (let m = r + 1; m < k; m++) s -= L[m * k + r] * beta[m];
-      beta[r] = s / L[r * k + r];
-    }
-    return { variance: Math.max(syy - explained, syy * Number.EPSILON), beta };
+    return explained;
   }
 }
