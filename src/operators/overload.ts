@@ -20,7 +20,7 @@ export type OverloadMode = 'drop-oldest' | 'process-all';
 export interface OverloadOptions<I> {
   /** 'drop-oldest' for live sources (default), 'process-all' for files. */
   mode?: OverloadMode;
-  /** How many items may wait for a free slot (default 2). */
+  /** How many items may wait for a free slot before the oldest is dropped (default 2; unused by 'process-all'). */
   capacity?: number;
   /** How many items are processed at once (default 1). */
   concurrency?: number;

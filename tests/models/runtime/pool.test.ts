@@ -126,6 +126,20 @@ describe('InferencePool failures', () => {
     }
   });
 
+  it('tries cuda first by default and falls back to cpu explicitly, saying so', async () => {
+    const logs: string[] = [];
+    const pool = await InferencePool.create({ models: { double: doubler() }, size: 1, log: (l) => logs.push(l) });
+    try {
+      const { provider } = pool.modelInfo.double;
+      expect(['cuda', 'cpu']).toContain(provider);
+      if (provider === 'cpu') expect(logs.join('\n')).toMatch(/cuda provider unavailable .*falling back to cpu/);
+      const { y } = await pool.run('double', { x: x([1, 0, 0, 0], 1) });
+      expect(Array.from(y.data as Float32Array)).toEqual([2, 0, 0, 0]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close() lets running requests finish, then refuses new ones', async () => {
     const pool = await InferencePool.create({ models: { double: doubler() }, size: 1, providers: ['cpu'] });
     const running = pool.run('double', { x: x([1, 1, 1, 1], 1) });
