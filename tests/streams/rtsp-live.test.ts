@@ -1,10 +1,20 @@
 // Real RTSP (GStreamer server on 127.0.0.1): live pattern and a file, in real time.
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { locateFfmpeg } from '../../src/streams/ffmpeg/locate.js';
 import { childPids, makeTestMedia, meanRgb, rms, tempDir } from '../helpers/media.js';
 import { skipRtsp, startRtspServer, type RtspServer } from '../helpers/rtsp.js';
 import { Recorder } from './recorder.js';
 
 const small = { width: 32, height: 24, fps: 8 };
+
+function shippedFfmpeg(): string | undefined {
+  try {
+    return (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch {
+    return undefined;
+  }
+}
 
 describe.skipIf(skipRtsp())('RTSP: live pattern and file', () => {
   const tmp = tempDir();
@@ -74,4 +84,17 @@ describe.skipIf(skipRtsp())('RTSP: live pattern and file', () => {
       await new Promise((r) => setTimeout(r, 10));
     expect(await childPids()).toEqual([]);
   });
+
+  it.skipIf(!shippedFfmpeg())(
+    'the static ffmpeg 4.1 (-stimeout instead of -timeout) reads the live pattern',
+    async () => {
+      const ffmpeg = await locateFfmpeg({ env: { FFMPEG_PATH: shippedFfmpeg() } });
+      expect(ffmpeg.libavformat.major).toBe(58);
+      const rec = new Recorder(server.url('/pattern'), { ...small, ffmpeg });
+      await rec.until('2 segments', () => rec.segments.length >= 2);
+      rec.stop();
+      expect(rec.segments[1].frames).toHaveLength(8);
+      expect(rms(rec.segments[1].audio!)).toBeGreaterThan(0.25);
+    },
+  );
 });
