@@ -78,6 +78,9 @@ export class HttpApi {
 
   constructor(private readonly opts: HttpServerOptions) {
     this.maxBodyBytes = opts.maxBodyBytes ?? 16 * 1024;
+    if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1) {
+      throw new RangeError(`maxBodyBytes must be an integer >= 1, got ${opts.maxBodyBytes}`);
+    }
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => sendError(res, err));
     });

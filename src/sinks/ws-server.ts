@@ -110,10 +110,12 @@ export class EventServer {
     private readonly server: Server,
     options: EventServerOptions,
   ) {
+    // Options given as undefined (e.g. an absent CLI flag) fall back to the defaults.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const opts = {
       ...DEFAULTS,
       maxLostBeforeClose: options.resumeMessages ?? DEFAULTS.resumeMessages,
-      ...options,
+      ...(given as EventServerOptions),
     };
     for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) positiveInteger(key, opts[key]);
     positiveInteger('maxLostBeforeClose', opts.maxLostBeforeClose);

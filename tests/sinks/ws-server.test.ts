@@ -265,6 +265,25 @@ describe('WebSocket API v1', () => {
     expect(await c.closed()).toBe(1001);
   });
 
+  it('refuses bad options with a message naming the option', async () => {
+    for (const [ws, why] of [
+      [{ maxBufferedBytes: 0 }, /maxBufferedBytes must be an integer >= 1/],
+      [{ heartbeatMs: 2.5 }, /heartbeatMs must be an integer >= 1/],
+      [{ resumeMessages: -1 }, /resumeMessages/],
+      [{ maxLostBeforeClose: 0 }, /maxLostBeforeClose/],
+      [{ maxMessageBytes: 2048, maxBufferedBytes: 1024 }, /hold at least one message/],
+    ] as const) {
+      await expect(startServer({ ws })).rejects.toThrow(why);
+    }
+    await expect(startServer({ token: 'two words' })).rejects.toThrow(/token must be/);
+    await expect(startServer({ token: '' })).rejects.toThrow(/token must be/);
+    await expect(startServer({ maxBodyBytes: 0 })).rejects.toThrow(/maxBodyBytes/);
+    // An option given as undefined (an absent flag) takes the default.
+    server = await startServer({ ws: { heartbeatMs: undefined } });
+    const c = await client();
+    expect(c.received[0]).toMatchObject({ heartbeatMs: 30_000 });
+  });
+
   it('refuses to publish invalid messages', async () => {
     server = await startServer({ ws: { maxMessageBytes: 2048, maxBufferedBytes: 4096, resumeBytes: 4096 } });
     const ev = server.api.events;
