@@ -30,6 +30,13 @@ export interface PoolOptions {
   workerUrl?: URL;
 }
 
+export interface PoolStats {
+  size: number;
+  busy: number;
+  queued: number;
+  restarts: number;
+}
+
 export class PoolError extends Error {
   constructor(message: string) {
     super(message);
@@ -82,6 +89,7 @@ export class InferencePool {
   /** Replacement workers still loading, so that close() can wait for them. */
   private readonly spawning = new Set<Promise<void>>();
   private nextId = 0;
+  private restarts = 0;
   private closing?: Promise<void>;
   private broken?: PoolError;
   private models: Record<string, ModelInfo> = {};
@@ -126,6 +134,16 @@ export class InferencePool {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** For metrics and health: requests waiting and running, and workers replaced so far. */
+  stats(): PoolStats {
+    return {
+      size: this.slots.length,
+      busy: this.slots.filter((s) => s?.task).length,
+      queued: this.queue.length,
+      restarts: this.restarts,
+    };
   }
 
   /** Provider and input/output names of each model, as the first worker loaded it. */
@@ -261,6 +279,7 @@ export class InferencePool {
 
   private replace(index: number): void {
     if (this.closing) return;
+    this.restarts++;
     const spawned = this.spawn(index)
       .catch((err: Error) => {
         // The models loaded before, so this is unexpected: fail fast rather than retry forever.

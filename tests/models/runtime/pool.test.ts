@@ -42,6 +42,7 @@ describe('InferencePool', () => {
 
   it('answers many concurrent requests, each with its own result', async () => {
     const requests = Array.from({ length: 40 }, (_, i) => pool.run('double', { x: x([i, i, i, -i], 1) }));
+    expect(pool.stats()).toEqual({ size: 2, busy: 2, queued: 38, restarts: 0 });
     const results = await Promise.all(requests);
     results.forEach(({ y }, i) => expect(Array.from(y.data as Float32Array)).toEqual([2 * i, 2 * i, 2 * i, -2 * i]));
   });
@@ -102,6 +103,7 @@ describe('InferencePool failures', () => {
       const { y } = await pool.run('double', { x: x([1, 2, 3, 4], 1) });
       expect(Array.from(y.data as Float32Array)).toEqual([2, 4, 6, 8]);
       expect(logs.some((l) => l.includes('starting a replacement'))).toBe(true);
+      expect(pool.stats()).toEqual({ size: 1, busy: 0, queued: 0, restarts: 1 });
     } finally {
       await pool.close();
     }
