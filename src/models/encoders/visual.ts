@@ -1,0 +1,182 @@
+// The bundled DSP visual encoder as an ONNX graph: the segment's 8 RGB24 frames at 224x224 ->
+// a 7x7 map of 8 descriptors per 32x32-pixel cell (colour, luminance, contrast, chroma, edge
+// energy, motion energy) and a pooled 35-d vector. No learned weights; the file is reproducible
+// from the repository. docs/models/encoders.md lists what each dimension means.
+//
+// Public API: buildDspVisualEncoder(opts) -> ONNX bytes; VISUAL_ENCODER (sizes, names, layouts).
+
+import { Graph, type Tensor } from '../onnx/builder.js';
+
+export const VISUAL_FRAMES = 8;
+export const VISUAL_SIZE = 224;
+export const GRID = 7;
+/**
+ * Every descriptor is computed on the frames averaged down 4x4 to 56x56 (one pass over the
+ * 1.2 MB of input instead of a dozen): a cell is then 8x8 working pixels. Colour means are exact;
+ * contrast, chroma, edges and motion see 4-pixel detail and coarser (docs/models/encoders.md).
+ */
+export const POOL = 4;
+export const WORK_SIZE = VISUAL_SIZE / POOL; // 56
+export const CELL = WORK_SIZE / GRID; // 8 working pixels = 32 input pixels
+
+/** Per-cell descriptors, in map order (the last axis of `visual_map`). */
+export const MAP_CHANNELS = ['red', 'green', 'blue', 'luma', 'contrast', 'chroma', 'edge', 'motion'] as const;
+export const MAP_DIM = MAP_CHANNELS.length;
+
+/** `visual_features` layout: [name, first index, count]. */
+export const VISUAL_LAYOUT: readonly [string, number, number][] = [
+  ['cell_mean', 0, MAP_DIM],
+  ['cell_max', MAP_DIM, MAP_DIM],
+  ['cell_std', 2 * MAP_DIM, MAP_DIM],
+  ['motion_weighted', 3 * MAP_DIM, MAP_DIM],
+  ['frame_contrast', 4 * MAP_DIM, 1],
+  ['brightness_change', 4 * MAP_DIM + 1, 1],
+  ['motion_peak', 4 * MAP_DIM + 2, 1],
+];
+export const VISUAL_FEATURES = 4 * MAP_DIM + 3; // 35
+
+/** ITU-R BT.601 luma weights. */
+export const LUMA = [0.299, 0.587, 0.114] as const;
+/** Added to every cell's motion before motion-weighting, so a still segment weights cells equally. */
+export const MOTION_WEIGHT_FLOOR = 1e-4;
+
+export const VISUAL_ENCODER = {
+  input: 'frames',
+  mapOutput: 'visual_map',
+  output: 'visual_features',
+  frames: VISUAL_FRAMES,
+  width: VISUAL_SIZE,
+  height: VISUAL_SIZE,
+  fps: VISUAL_FRAMES,
+  features: VISUAL_FEATURES,
+  mapShape: [GRID, GRID, MAP_DIM] as [number, number, number],
+} as const;
+
+export interface DspVisualOptions {
+  /** Graph name stored in the file (default 'dsp-visual'). */
+  name?: string;
+}
+
+/**
+ * Builds the encoder: `frames` uint8 [batch, 8, 224, 224, 3] -> `visual_map` float32
+ * [batch, 7, 7, 8] and `visual_features` float32 [batch, 35]. Values are in units of full scale
+ * (pixel values / 255).
+ */
+export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
+  const name = opts.name ?? 'dsp-visual';
+  const g = new Graph({ name });
+  const frames = g.input(VISUAL_ENCODER.input, 'uint8', ['batch', VISUAL_FRAMES, VISUAL_SIZE, VISUAL_SIZE, 3]);
+  const rgb = g.scope('downsample', () => downsample(g, frames)); // [B, F, 56, 56, 3], 0..255
+  const luma = g.squeeze(g.matmul(rgb, g.constant(LUMA.map((w) => w / 255), [3, 1])), [4]); // [B, F, 56, 56], 0..1
+
+  const colour = g.scope('colour', () => g.mul(g.reduceMean(cellMean(g, rgb, true), [1]), 1 / 255)); // [B, 7, 7, 3]
+  const lumaStats = g.scope('luma', () => lumaStatistics(g, luma));
+  const chroma = g.scope('chroma', () => {
+    const range = g.sub(g.reduceMax(rgb, [4]), g.emit('ReduceMin', [rgb, g.ints([4])], { keepdims: 0 }, [{ dtype: 'float32', shape: ['batch', VISUAL_FRAMES, WORK_SIZE, WORK_SIZE] }])[0]);
+    return g.mul(g.reduceMean(cellMean(g, range), [1]), 1 / 255);
+  });
+  const edge = g.scope('edge', () => g.reduceMean(cellMean(g, gradientMagnitude(g, luma)), [1]));
+  const motionPerStep = g.scope('motion', () => {
+    const next = g.slice(luma, [1], [VISUAL_FRAMES], [1]);
+    const prev = g.slice(luma, [0], [VISUAL_FRAMES - 1], [1]);
+    return cellMean(g, g.abs(g.sub(next, prev))); // [B, 7 steps, 7, 7]
+  });
+  const motion = g.reduceMean(motionPerStep, [1]);
+
+  const channel = (t: Tensor) => g.unsqueeze(t, [3]);
+  const map = g.concat(
+    [colour, channel(g.reduceMean(lumaStats.mean, [1])), channel(lumaStats.contrast), channel(chroma), channel(edge), channel(motion)],
+    3,
+  );
+  g.output(map, VISUAL_ENCODER.mapOutput);
+  const pooled = g.scope('pooled', () => pooledFeatures(g, map, lumaStats, motionPerStep));
+  g.output(pooled, VISUAL_ENCODER.output);
+  return g.toBytes({ metadata: { 'avvp.model': name, 'avvp.features': 'docs/models/encoders.md' } });
+}
+
+/**
+ * 4x4 block means of the uint8 frames, [B, F, 224, 224, 3] -> [B, F, 56, 56, 3]: a MatMul sums
+ * each row's 4 neighbouring pixels per channel, then a ReduceSum adds 4 rows. This measured
+ * about twice as fast in onnxruntime as one ReduceMean over the two strided axes.
+ */
+function downsample(g: Graph, frames: Tensor): Tensor {
+  const rows = g.reshape(g.cast(frames, 'float32'), [-1, VISUAL_FRAMES, VISUAL_SIZE, WORK_SIZE, POOL * 3]);
+  const sumPixels = new Float32Array(POOL * 3 * 3);
+  for (let p = 0; p < POOL; p++) for (let c = 0; c < 3; c++) sumPixels[(p * 3 + c) * 3 + c] = 1 / (POOL * POOL);
+  const across = g.matmul(rows, g.constant(sumPixels, [POOL * 3, 3])); // [B, F, 224, 56, 3]
+  const blocks = g.reshape(across, [-1, VISUAL_FRAMES, WORK_SIZE, POOL, WORK_SIZE * 3]);
+  return g.reshape(g.reduceSum(blocks, [3]), [-1, VISUAL_FRAMES, WORK_SIZE, WORK_SIZE, 3]);
+}
+
+/**
+ * Mean over each cell: [B, F, 56, 56] -> [B, F, 7, 7], or with `channels`
+ * [B, F, 56, 56, C] -> [B, F, 7, 7, C].
+ */
+function cellMean(g: Graph, x: Tensor, channels = false): Tensor {
+  const tail = channels ? [x.shape[4] as number] : [];
+  const split = g.reshape(x, [-1, x.shape[1] as number, GRID, CELL, GRID, CELL, ...tail]);
+  return g.reduceMean(split, [3, 5]);
+}
+
+interface LumaStatistics {
+  /** Per frame and cell: mean luma and mean squared luma, [B, F, 7, 7]. */
+  mean: Tensor;
+  meanSquare: Tensor;
+  /** Per cell: std of the luma over the cell's pixels, averaged over frames, [B, 7, 7]. */
+  contrast: Tensor;
+}
+
+function lumaStatistics(g: Graph, luma: Tensor): LumaStatistics {
+  const mean = cellMean(g, luma);
+  const meanSquare = cellMean(g, g.mul(luma, luma));
+  return { mean, meanSquare, contrast: g.reduceMean(std(g, mean, meanSquare), [1]) };
+}
+
+/** sqrt(E[x^2] - E[x]^2); the relu absorbs rounding below zero. */
+function std(g: Graph, mean: Tensor, meanSquare: Tensor): Tensor {
+  return g.sqrt(g.relu(g.sub(meanSquare, g.mul(mean, mean))));
+}
+
+/**
+ * Sobel gradient magnitude of the working luma, sqrt(gx^2 + gy^2) with both kernels divided by 8
+ * (a unit luma step gives 0.5 on the two pixels beside it). Edge pixels are replicated outward
+ * first so the frame border itself is not an edge. [B, F, 56, 56].
+ */
+function gradientMagnitude(g: Graph, luma: Tensor): Tensor {
+  const images = g.reshape(luma, [-1, 1, WORK_SIZE, WORK_SIZE]);
+  const padded = g.emit('Pad', [images, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'edge' }, [
+    { dtype: 'float32', shape: [images.shape[0], 1, WORK_SIZE + 2, WORK_SIZE + 2] },
+  ])[0];
+  const sobelX = [-1, 0, 1, -2, 0, 2, -1, 0, 1].map((v) => v / 8);
+  const sobelY = [-1, -2, -1, 0, 0, 0, 1, 2, 1].map((v) => v / 8);
+  const kernels = g.constant([...sobelX, ...sobelY], [2, 1, 3, 3]);
+  const gradients = g.emit('Conv', [padded, kernels], { kernel_shape: [3, 3] }, [
+    { dtype: 'float32', shape: [images.shape[0], 2, WORK_SIZE, WORK_SIZE] },
+  ])[0];
+  const magnitude = g.sqrt(g.reduceSum(g.mul(gradients, gradients), [1]));
+  return g.reshape(magnitude, [-1, VISUAL_FRAMES, WORK_SIZE, WORK_SIZE]);
+}
+
+/**
+ * The 35-d vector: mean, max and std of each map channel over the 49 cells, the map averaged
+ * with weights proportional to each cell's motion (+ a floor), then the whole-frame luma std
+ * (mean over frames), the std over frames of the frame's mean luma, and the largest whole-frame
+ * mean |luma difference| between consecutive frames.
+ */
+function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerStep: Tensor): Tensor {
+  const cells = g.reshape(map, [-1, GRID * GRID, MAP_DIM]);
+  const mean = g.reduceMean(cells, [1]);
+  const max = g.reduceMax(cells, [1]);
+  const cellStd = std(g, mean, g.reduceMean(g.mul(cells, cells), [1]));
+  const weights = g.add(g.slice(cells, [MAP_DIM - 1], [MAP_DIM], [2]), MOTION_WEIGHT_FLOOR); // [B, 49, 1]
+  const weighted = g.div(g.reduceSum(g.mul(cells, weights), [1]), g.reduceSum(weights, [1]));
+
+  // Cells are equal in size, so whole-frame moments are the means of the cell moments.
+  const perFrame = (t: Tensor) => g.reduceMean(g.reshape(t, [-1, VISUAL_FRAMES, GRID * GRID]), [2]); // [B, F]
+  const frameMean = perFrame(luma.mean);
+  const frameContrast = g.reduceMean(std(g, frameMean, perFrame(luma.meanSquare)), [1], true);
+  const brightnessChange = std(g, g.reduceMean(frameMean, [1], true), g.reduceMean(g.mul(frameMean, frameMean), [1], true));
+  const stepMotion = g.reduceMean(g.reshape(motionPerStep, [-1, VISUAL_FRAMES - 1, GRID * GRID]), [2]);
+  const motionPeak = g.reduceMax(stepMotion, [1], true);
+  return g.concat([mean, max, cellStd, weighted, frameContrast, brightnessChange, motionPeak], 1);
+}
