@@ -11,6 +11,7 @@ import { SYNTH_CLASSES } from '../../src/streams/synth/classes/index.js';
 import { SynthClip, resolveOptions } from '../../src/streams/synth/clip.js';
 import { writeMp4 } from '../../src/streams/synth/mp4.js';
 import { bandRms, colorFraction, grow } from './helpers.js';
+import { displayed } from '../../src/streams/synth/canvas.js';
 
 const DURATION = 4;
 const TOLERANCE = 25; // colour distance that H.264 at this quality stays within inside a shape
@@ -63,7 +64,7 @@ describe('SynthAV MP4 decoded with fromMedia matches the ground truth', () => {
         expect(object !== null, `frame ${f} visibility`).toBe(clip.truth.visual[k * C + c] === 1);
         if (object) {
           expect(
-            colorFraction(frame, seg.width, object.box, spec.color, TOLERANCE, 'inside'),
+            colorFraction(frame, seg.width, object.box, displayed(spec.color), TOLERANCE, 'inside'),
             `frame ${f} in box`,
           ).toBeGreaterThan(0.05);
         }

@@ -4,6 +4,22 @@
 
 export type Rgb = readonly [number, number, number];
 
+/**
+ * Pixels are kept inside [HEADROOM, 255 - HEADROOM] so per-frame noise of up to +-HEADROOM can be
+ * added four bytes at a time without clamping (see frame.ts). Colours are mapped when drawn.
+ */
+export const HEADROOM = 16;
+
+/** The byte a colour channel value (0..255) is stored as. */
+export function level(v: number): number {
+  return HEADROOM + Math.round((Math.min(255, Math.max(0, v)) * (255 - 2 * HEADROOM)) / 255);
+}
+
+/** The stored pixel of a colour. */
+export function displayed([r, g, b]: Rgb): Rgb {
+  return [level(r), level(g), level(b)];
+}
+
 /** Half-open pixel box [x0, y0, x1, y1). */
 export type Box = [number, number, number, number];
 
@@ -79,7 +95,8 @@ export class Canvas {
     if (y1 > this.by1) this.by1 = y1;
   }
 
-  private span(px: Uint8Array, y: number, x0: number, x1: number, [r, g, b]: Rgb): void {
+  private span(px: Uint8Array, y: number, x0: number, x1: number, color: Rgb): void {
+    const [r, g, b] = displayed(color);
     for (let i = (y * this.width + x0) * 3, end = (y * this.width + x1) * 3; i < end; i += 3) {
       px[i] = r;
       px[i + 1] = g;

@@ -4,6 +4,7 @@
 import type { Segment } from '../../types.js';
 import { Rng } from '../../util/rng.js';
 import { renderAudio } from './audio.js';
+import { HEADROOM } from './canvas.js';
 import { SYNTH_CLASS_NAMES } from './classes/index.js';
 import { renderBackground, renderFrame } from './frame.js';
 import { DEFAULT_INTERACTIONS, type Interaction } from './interactions.js';
@@ -63,13 +64,17 @@ export function resolveOptions(o: SynthOptions): ResolvedOptions {
   if (unknown !== undefined || classes.length === 0) {
     throw new RangeError(`SynthAV classes must be a non-empty subset of ${SYNTH_CLASS_NAMES.join(', ')}`);
   }
+  const knobs = { ...PRESETS[preset], ...o.knobs };
+  if (!(knobs.pixelNoise >= 0 && knobs.pixelNoise <= HEADROOM)) {
+    throw new RangeError(`SynthAV knob 'pixelNoise' must be in [0, ${HEADROOM}], got ${knobs.pixelNoise}`);
+  }
   const pseudoNoise = { ...DEFAULT_PSEUDO_NOISE, ...o.pseudoNoise };
   for (const [k, v] of Object.entries(pseudoNoise)) prob(`pseudoNoise.${k}`, v);
   return {
     seed: int('seed', o.seed, 0, 0xffffffff),
     split: o.split ?? 'train',
     preset,
-    knobs: { ...PRESETS[preset], ...o.knobs },
+    knobs,
     duration: int('duration', o.duration ?? 10, 1, 3600),
     fps: int('fps', o.fps ?? 8, 1, 60),
     sampleRate: int('sampleRate', o.sampleRate ?? 16000, 8000, 192000),

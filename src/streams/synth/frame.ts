@@ -84,15 +84,21 @@ export function renderBackground(scene: Scene): Uint8Array {
   return pixels;
 }
 
-// Pixel noise reads a fixed random tile larger than a frame at a per-frame offset: one lookup per
-// byte instead of one random draw.
-const TILE_BITS = 18;
-let tile: Int8Array | null = null;
-function noiseTile(): Int8Array {
+// Pixel noise: a fixed random tile of 32-bit words, read at a per-frame offset and added four
+// bytes at a time. Every byte of the tile is in [0, 2 * amplitude]; subtracting `amplitude` from
+// every byte first cannot borrow and adding the tile cannot carry, because the canvas keeps all
+// pixels within HEADROOM >= amplitude of the ends of the byte range.
+const TILE_WORDS = 1 << 16;
+const tiles = new Map<number, Uint32Array>();
+function noiseTile(amplitude: number): Uint32Array {
+  let tile = tiles.get(amplitude);
   if (!tile) {
     const rng = new Rng(0x5eed7113);
-    tile = new Int8Array(1 << TILE_BITS);
-    for (let i = 0; i < tile.length; i++) tile[i] = (rng.nextU32() & 0xff) - 128;
+    const byte = () => rng.int(0, 2 * amplitude + 1);
+    tile = new Uint32Array(TILE_WORDS);
+    for (let i = 0; i < TILE_WORDS; i++)
+      tile[i] = (byte() | (byte() << 8) | (byte() << 16) | (byte() << 24)) >>> 0;
+    tiles.set(amplitude, tile);
   }
   return tile;
 }
@@ -101,13 +107,13 @@ function noiseTile(): Int8Array {
 export function renderFrame(scene: Scene, background: Uint8Array, index: number, fps: number): Uint8Array {
   const pixels = background.slice();
   drawObjects(new Canvas(FRAME_WIDTH, FRAME_HEIGHT, pixels), scene, index / fps);
-  if (scene.pixelNoise > 0) {
-    const noise = noiseTile();
-    const mask = noise.length - 1;
-    const offset = Math.floor((hashNoise(scene.noiseSeed, index) + 1) * 2 ** (TILE_BITS - 1));
-    const gain = scene.pixelNoise / 128;
-    const out = new Uint8ClampedArray(pixels.buffer);
-    for (let i = 0; i < out.length; i++) out[i] = out[i] + noise[(offset + i) & mask] * gain;
+  const amplitude = Math.round(scene.pixelNoise);
+  if (amplitude > 0) {
+    const tile = noiseTile(amplitude);
+    const words = new Uint32Array(pixels.buffer);
+    const offset = Math.floor(((hashNoise(scene.noiseSeed, index) + 1) / 2) * TILE_WORDS);
+    const bias = Math.imul(amplitude, 0x01010101) >>> 0;
+    for (let i = 0; i < words.length; i++) words[i] = words[i] - bias + tile[(offset + i) & (TILE_WORDS - 1)];
   }
   return pixels;
 }
