@@ -120,6 +120,22 @@ describe('grasp result', () => {
     expect(grasp(data, { seed: 1, lambda: 1000 }).edges.length).toBe(0);
   });
 
+  it('handles the smallest inputs: one variable, two correlated variables', () => {
+    expect(grasp([[1], [2], [4]]).dag).toEqual([[0]]);
+    const two = grasp([
+      [1, 2],
+      [2, 1],
+      [4, 5],
+      [0, 0],
+    ]);
+    expect(two.cpdag).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(two.edges).toHaveLength(1);
+    expect(two.edges[0].compelled).toBe(false);
+  });
+
   it('rejects bad options and unusable data', () => {
     expect(() => grasp(data, { depth: 0 })).toThrow(/depth must be an integer >= 1/);
     expect(() => grasp(data, { restarts: 1.5 })).toThrow(/restarts/);

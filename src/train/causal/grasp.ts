@@ -106,12 +106,12 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
     : [limits];
 
   const score = new BicScore(covariance, { lambda: options.lambda ?? 1 });
-  // The trees depend only on the data, so all restarts share them.
-  const trees = Array.from({ length: covariance.p }, (_, v) => new GrowShrinkTree(v, score));
-  const choose: ChooseParents =
-    options.trees === false
-      ? (v, allowed) => growShrink(score, v, allowed)
-      : (v, allowed) => trees[v].trace(allowed);
+  let choose: ChooseParents = (v, allowed) => growShrink(score, v, allowed);
+  if (options.trees !== false) {
+    // The trees depend only on the data, so all restarts share them.
+    const trees = Array.from({ length: covariance.p }, (_, v) => new GrowShrinkTree(v, score));
+    choose = (v, allowed) => trees[v].trace(allowed);
+  }
   const rng = new Rng(options.seed ?? 0);
   let best: { state: OrderState; score: number } | null = null;
   const restartScores: number[] = [];
