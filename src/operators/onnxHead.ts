@@ -3,7 +3,7 @@
 // WindowProbabilities per window. A segment without a modality (a stream with no audio track) is fed
 // zeros for it: the head still answers for the other modality, and its probabilities for the
 // missing one are low rather than invented.
-import type { TensorMap } from '../models/runtime/protocol.js';
+import type { RunModel, TensorMap } from '../models/runtime/protocol.js';
 import type { Features } from '../types.js';
 import type { WindowHead, WindowProbabilities } from './parse.js';
 import type { FeatureWindow } from './window.js';
@@ -18,9 +18,6 @@ export interface OnnxHeadIo {
   /** Optional: when absent, parse derives audio-visual as min(audio, visual). */
   audioVisualOutput?: string;
 }
-
-/** Runs the parser model once; e.g. `(feeds) => pool.run('parser', feeds)`. */
-export type RunModel = (feeds: TensorMap) => Promise<TensorMap>;
 
 export function onnxWindowHead(run: RunModel, io: OnnxHeadIo): WindowHead {
   return async (windows) => {

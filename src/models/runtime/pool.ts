@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Provider } from '../session.js';
 import { transferable, type FromWorker, type ModelInfo, type TensorMap, type WorkerInit } from './protocol.js';
 
-export type { TensorData, TensorMap, TensorType } from './protocol.js';
+export type { RunModel, TensorData, TensorMap, TensorType } from './protocol.js';
 
 export interface PoolOptions {
   /** Model name -> ONNX file path or bytes; every worker loads all of them. */

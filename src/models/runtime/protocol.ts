@@ -13,6 +13,9 @@ export interface TensorData {
 
 export type TensorMap = Record<string, TensorData>;
 
+/** One inference call of one model, e.g. `(feeds) => pool.run('parser', feeds)`. */
+export type RunModel = (feeds: TensorMap) => Promise<TensorMap>;
+
 /** What a worker is started with (workerData). */
 export interface WorkerInit {
   /** Model name -> file path or ONNX bytes. */
