@@ -8,7 +8,7 @@
 // Public API: TrainSpec, buildTrainingStep(spec), buildInferenceGraph(spec).
 
 import { gradients } from '../models/autodiff/gradients.js';
-import { FloatType, Graph, Initializer, NoiseInput, Tensor } from '../models/onnx/builder.js';
+import { FloatType, Graph, Initializer, NoiseInput, Tensor, toTyped } from '../models/onnx/builder.js';
 import { combineLosses } from './losses.js';
 import { OptimizerConfig, createOptimizer } from './optim.js';
 
@@ -57,9 +57,24 @@ export interface TrainingStep {
   terms: string[];
 }
 
-export function buildTrainingStep(spec: TrainSpec): TrainingStep {
+/**
+ * `initial` replaces the seeded initial values of parameters by name (pretrained or teacher
+ * weights, including frozen ones).
+ */
+export function buildTrainingStep(spec: TrainSpec, initial?: Map<string, ArrayLike<number>>): TrainingStep {
   const g = new Graph({ name: `${spec.name}.train`, float: spec.float, seed: spec.seed, training: true });
   const outputs = spec.model(g);
+  for (const [name, values] of initial ?? []) {
+    const init = g.initializers.get(name);
+    if (!init || !init.trainable)
+      throw new Error(`${spec.name}: initial values given for unknown parameter '${name}'`);
+    if (values.length !== init.data.length) {
+      throw new Error(
+        `${spec.name}: initial values for '${name}' have ${values.length} elements, the parameter [${init.shape}] has ${init.data.length}`,
+      );
+    }
+    init.data = toTyped(values, init.dtype);
+  }
   const terms = g.scope('loss', () => spec.loss(g, outputs));
   const total = g.scope('loss', () =>
     combineLosses(g, terms, { weights: spec.lossWeights, learnable: spec.learnableLossWeights }),

@@ -98,6 +98,8 @@ export interface FitOptions {
 export interface TrainerOptions extends Pick<OpenOptions, 'providers' | 'log' | 'intraOpThreads'> {
   /** Seed for shuffling and dropout noise (default 0). */
   seed?: number;
+  /** Start from these parameter values (by name) instead of the seeded initialisation. */
+  initial?: Map<string, ArrayLike<number>>;
 }
 
 type Values = Map<string, ort.Tensor>;
@@ -121,7 +123,7 @@ export class Trainer {
   ) {}
 
   static async create(spec: TrainSpec, opts: TrainerOptions = {}): Promise<Trainer> {
-    const graph = buildTrainingStep(spec);
+    const graph = buildTrainingStep(spec, opts.initial);
     const open: OpenOptions = {
       providers: opts.providers ?? ['cpu'],
       log: opts.log,

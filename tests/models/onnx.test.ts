@@ -112,6 +112,7 @@ describe('graph builder + onnxruntime', () => {
     expect(() => g.reshape(x, [0, 7, -1])).toThrow(/Reshape: cannot reshape/);
     expect(() => g.transpose(x, [0, 1])).toThrow(/Transpose: perm/);
     expect(() => g.param('w2', [2, 2], [1, 2, 3])).toThrow(/needs 4 values, got 3/);
+    expect(() => g.constant([1, 2, 3], [2, 2])).toThrow(/constant of shape \[2,2\] needs 4 values, got 3/);
     expect(() => g.input('x', 'float32', [1])).toThrow(/already used/);
     expect(() => g.toModel({ outputs: ['nope'] })).toThrow(/no output 'nope'/);
   });

@@ -141,13 +141,13 @@ describe('trainer', () => {
       optimizer: { kind: 'adamw' },
       frozen: (name) => name.startsWith('mlp.layers.0.'),
     };
-    const t = await Trainer.create(spec);
+    // Pretrained values for the frozen layer: used as given and never updated.
+    const pretrained = Array.from({ length: 16 }, (_, i) => (i % 5) / 4 - 0.5);
+    const t = await Trainer.create(spec, { initial: new Map([['mlp.layers.0.weight', pretrained]]) });
     const before = t.parameters();
     await t.fit(data, { ...fitOpts, epochs: 1 });
     const after = t.parameters();
-    expect(Array.from(after.get('mlp.layers.0.weight')!)).toEqual(
-      Array.from(before.get('mlp.layers.0.weight')!),
-    );
+    expect(Array.from(after.get('mlp.layers.0.weight')!)).toEqual(pretrained);
     expect(Array.from(after.get('mlp.layers.1.weight')!)).not.toEqual(
       Array.from(before.get('mlp.layers.1.weight')!),
     );
@@ -158,6 +158,12 @@ describe('trainer', () => {
       frozen: undefined,
       model: (g) => ({ ...spec.model(g), extra: g.param('extra', [2], 'zeros') }),
     };
+    await expect(Trainer.create(spec, { initial: new Map([['mlp.nope', [1]]]) })).rejects.toThrow(
+      /initial values given for unknown parameter 'mlp.nope'/,
+    );
+    await expect(Trainer.create(spec, { initial: new Map([['mlp.layers.1.bias', [1, 2]]]) })).rejects.toThrow(
+      /'mlp.layers.1.bias' have 2 elements, the parameter \[1\] has 1/,
+    );
     await expect(Trainer.create(unused)).rejects.toThrow(
       /parameter 'extra' does not influence the loss; freeze it or remove it/,
     );

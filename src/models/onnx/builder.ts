@@ -192,16 +192,19 @@ export class Graph {
     return out;
   }
 
-  /** A constant tensor (deduplicated by value). */
+  /** A constant tensor (small ones, such as scalars and axes, are deduplicated by value). */
   constant(values: ArrayLike<number> | TypedData, shape: number[], dtype: DType = this.float): Tensor {
     const data = toTyped(values, dtype);
-    const key = `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<number | bigint>).join(',')}`;
-    const cached = this.constCache.get(key);
+    const key =
+      data.length <= 64 ? `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<number | bigint>).join(',')}` : undefined;
+    const cached = key === undefined ? undefined : this.constCache.get(key);
     if (cached) return cached;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count !== data.length) throw new ShapeError(this.scopePath(), `constant of shape [${shape}] needs ${count} values, got ${data.length}`);
     const name = `const_${this.counter++}`;
     const t = this.register(name, dtype, shape);
     this.initializers.set(name, { name, dtype, shape, data, trainable: false });
-    this.constCache.set(key, t);
+    if (key !== undefined) this.constCache.set(key, t);
     return t;
   }
 
