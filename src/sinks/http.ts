@@ -54,7 +54,7 @@ export interface HttpServerOptions {
   token?: string;
   /** Largest accepted request body (bytes). */
   maxBodyBytes?: number;
-  /** Options of the WebSocket server, less those given above. */
+  /** Options of the WebSocket server (limits, allowedOrigins), less those given above. */
   ws?: Omit<EventServerOptions, 'hello' | 'token' | 'metrics'>;
 }
 
@@ -134,7 +134,13 @@ export class HttpApi {
       throw methodNotAllowed('GET, POST');
     }
     if (path.startsWith('/v1/streams/')) {
-      return this.only(req, 'DELETE', () => this.removeStream(path.slice('/v1/streams/'.length), res));
+      const name = streamNameInPath(path.slice('/v1/streams/'.length));
+      if (req.method === 'GET') return sendJson(res, 200, { stream: this.findStream(name) });
+      if (req.method === 'DELETE') {
+        await this.opts.streams.remove(name);
+        return void res.writeHead(204).end();
+      }
+      throw methodNotAllowed('GET, DELETE');
     }
     if (path === '/v1/events') {
       throw new HttpError(426, 'upgrade-required', 'GET /v1/events is a WebSocket endpoint', {
@@ -185,18 +191,23 @@ export class HttpApi {
     sendJson(res, 201, { stream: maskSummary(added) });
   }
 
-  private async removeStream(encoded: string, res: ServerResponse): Promise<void> {
-    let name: string;
-    try {
-      name = decodeURIComponent(encoded);
-    } catch {
-      throw new HttpError(400, 'invalid-name', 'stream name in the path is not valid percent-encoding');
-    }
-    const problem = streamNameProblem(name);
-    if (problem) throw new HttpError(400, 'invalid-name', problem);
-    await this.opts.streams.remove(name);
-    res.writeHead(204).end();
+  private findStream(name: string): StreamSummary {
+    const found = this.opts.streams.list().find((s) => s.name === name);
+    if (!found) throw new HttpError(404, 'not-found', `no stream named ${name}`);
+    return maskSummary(found);
   }
+}
+
+function streamNameInPath(encoded: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(encoded);
+  } catch {
+    throw new HttpError(400, 'invalid-name', 'stream name in the path is not valid percent-encoding');
+  }
+  const problem = streamNameProblem(name);
+  if (problem) throw new HttpError(400, 'invalid-name', problem);
+  return name;
 }
 
 /** Reads a JSON body of at most `limit` bytes; answers 413/415/400 errors. */

@@ -2,7 +2,7 @@
 // resume buffer; every connection reads from it through its own cursor, so a slow reader lags
 // inside the buffer instead of growing a queue, and a reconnecting one resumes from it.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
 import { isAuthorized, assertToken } from './auth.js';
@@ -36,6 +36,11 @@ export interface EventServerOptions {
   hello: () => { streams: string[]; classes: string[] };
   /** When set, clients must present it (Authorization: Bearer, or ?token=) before the upgrade. */
   token?: string;
+  /**
+   * When set, a browser (a request with an Origin header) must come from one of these origins,
+   * e.g. "https://dashboard.example": other web pages cannot read the stream from a user's browser.
+   */
+  allowedOrigins?: string[];
   metrics?: Metrics;
   /** Resume buffer bounds. */
   resumeMessages?: number;
@@ -95,8 +100,8 @@ export interface ClientInfo {
 export class EventServer {
   /** Random id of this server run, in hello: seq restarts at 1 when it changes. */
   readonly instance = randomUUID();
-  private readonly opts: Required<Omit<EventServerOptions, 'token' | 'metrics'>> &
-    Pick<EventServerOptions, 'token' | 'metrics'>;
+  private readonly opts: Required<Omit<EventServerOptions, 'token' | 'metrics' | 'allowedOrigins'>> &
+    Pick<EventServerOptions, 'token' | 'metrics' | 'allowedOrigins'>;
   private readonly buffer: ResumeBuffer;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
@@ -210,6 +215,10 @@ export class EventServer {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== EVENTS_PATH)
       return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}; use ${EVENTS_PATH}`);
+    const origin = req.headers.origin;
+    if (origin !== undefined && this.opts.allowedOrigins && !this.opts.allowedOrigins.includes(origin)) {
+      return rejectUpgrade(socket, 403, `origin ${origin.slice(0, 100)} is not allowed`);
+    }
     if (!isAuthorized(req, this.opts.token)) {
       return rejectUpgrade(
         socket,
@@ -418,7 +427,7 @@ function rawText(data: RawData): string {
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'rejected', message } });
   const headers = [
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable'}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',

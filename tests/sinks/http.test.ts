@@ -168,6 +168,11 @@ describe('REST /v1/streams', () => {
       status: null,
     });
     expect(added.text).not.toContain('hunter2');
+    const one = await request('/v1/streams/cam1');
+    expect(one).toMatchObject({
+      status: 200,
+      body: { stream: { name: 'cam1', source: 'rtsp://admin:***@10.0.0.5:554/live' } },
+    });
     const list = await request('/v1/streams');
     expect(list.body.streams.map((s: { name: string }) => s.name)).toEqual(['cam1']);
     expect(list.text).not.toContain('hunter2');
@@ -199,7 +204,8 @@ describe('REST /v1/streams', () => {
       [request('/v1/streams', { method: 'POST', body: '{}' }), 415, 'unsupported-media-type'],
       [request('/v1/streams', { method: 'PUT' }), 405, 'method-not-allowed'],
       [request('/v1/streams/nope', { method: 'DELETE' }), 404, 'not-found'],
-      [request('/v1/streams/cam1', { method: 'GET' }), 405, 'method-not-allowed'],
+      [request('/v1/streams/cam1', { method: 'PUT' }), 405, 'method-not-allowed'],
+      [request('/v1/streams/cam9'), 404, 'not-found'],
       [request('/v1/streams/rtsp%3A%2F%2Fh%2Fx', { method: 'DELETE' }), 400, 'invalid-name'],
       [request('/v1/streams/%E0%A4%A', { method: 'DELETE' }), 400, 'invalid-name'],
       [request('/v1/events'), 426, 'upgrade-required'],

@@ -11,6 +11,7 @@ import {
 import { ResumeBuffer } from '../../src/sinks/resume-buffer.js';
 import { clientSchemas, serverSchemas } from '../../src/sinks/schemas.js';
 import { streamNameProblem } from '../../src/sinks/stream-name.js';
+import { Rng } from '../../src/util/rng.js';
 import { clientValidators, schemaProblem } from './helpers.js';
 
 describe('client message parser', () => {
@@ -54,6 +55,53 @@ describe('client message parser', () => {
       const validate = typeof op === 'string' ? clientValidators.get(op) : undefined;
       expect(validate ? validate(msg) : false, JSON.stringify(msg)).toBe(false);
     }
+  });
+
+  it('agrees with the client schemas on 5000 random messages', () => {
+    const rng = new Rng(7);
+    const pools: Record<string, unknown[]> = {
+      op: ['subscribe', 'resume', 'Subscribe', '', 3, null],
+      streams: [
+        ['cam1'],
+        ['cam1', 'b.c_d-2'],
+        [],
+        ['a/b'],
+        ['rtsp://h'],
+        [''],
+        'cam1',
+        [3],
+        ['x'.repeat(65)],
+        null,
+      ],
+      types: [['event'], ['segment', 'status'], ['events'], [], 'event', [null]],
+      labels: [['dog'], ['a', 'b'], [''], ['x'.repeat(129)], [], [1], 'dog'],
+      minConfidence: [0, 0.5, 1, -0.01, 1.01, '0.5', null, NaN],
+      since: [0, 1, 42, -1, 1.5, '3', null, 2 ** 53],
+      extra: [1, 'x'],
+    };
+    let accepted = 0;
+    for (let i = 0; i < 5000; i++) {
+      const msg: Record<string, unknown> = {};
+      for (const [key, values] of Object.entries(pools)) {
+        if (key === 'op' ? rng.bool(0.95) : rng.bool(key === 'extra' ? 0.05 : 0.3))
+          msg[key] = rng.pick(values);
+      }
+      const text = JSON.stringify(msg); // NaN becomes null, as on the wire
+      const wire = JSON.parse(text) as { op?: unknown };
+      const validate = typeof wire.op === 'string' ? clientValidators.get(wire.op) : undefined;
+      const schemaSays = validate ? validate(wire) : false;
+      let parserSays = true;
+      try {
+        parseClientMessage(text);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ProtocolError);
+        parserSays = false;
+      }
+      expect(parserSays, text).toBe(schemaSays);
+      if (parserSays) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100); // both outcomes were exercised
+    expect(accepted).toBeLessThan(4900);
   });
 
   it('throws ProtocolError with a code for non-JSON and non-objects', () => {

@@ -238,6 +238,15 @@ describe('WebSocket API v1', () => {
     ).rejects.toMatchObject({ status: 404 });
   });
 
+  it('refuses browsers from origins not allowed (403) when an allow-list is set', async () => {
+    server = await startServer({ ws: { allowedOrigins: ['https://ok.example'] } });
+    const evil = { headers: { Origin: 'https://evil.example' } };
+    await expect(TestClient.connect(server.wsUrl, evil)).rejects.toMatchObject({ status: 403 });
+    await client(server.wsUrl, { headers: { Origin: 'https://ok.example' } });
+    await client(server.wsUrl); // not a browser: no Origin header
+    expect(server.api.events.clients).toHaveLength(2);
+  });
+
   it('refuses clients beyond maxClients with 503', async () => {
     server = await startServer({ ws: { maxClients: 1 } });
     await client();
