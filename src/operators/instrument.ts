@@ -4,16 +4,17 @@
 //   instrument(stage, inner, options) wraps an operator and times each item from entry to exit
 import { Observable, type OperatorFunction } from 'rxjs';
 
-export type Observe = (stage: string, seconds: number) => void;
+/** `S` lets a sink restrict stage names (the metrics sink takes its own Stage union). */
+export type Observe<S extends string = string> = (stage: S, seconds: number) => void;
 /** Milliseconds from an arbitrary origin; injectable for virtual-time tests. */
 export type Clock = () => number;
 
 const defaultClock: Clock = () => performance.now();
 
 /** Wraps an async function so every successful call's duration is observed under `stage`. */
-export function timed<A extends unknown[], R>(
-  stage: string,
-  observe: Observe,
+export function timed<S extends string, A extends unknown[], R>(
+  stage: S,
+  observe: Observe<S>,
   fn: (...args: A) => Promise<R>,
   clock: Clock = defaultClock,
 ): (...args: A) => Promise<R> {
@@ -25,8 +26,8 @@ export function timed<A extends unknown[], R>(
   };
 }
 
-export interface InstrumentOptions<I, O> {
-  observe: Observe;
+export interface InstrumentOptions<I, O, S extends string = string> {
+  observe: Observe<S>;
   /** Identity of an input item, e.g. `${stream}:${index}`. */
   keyIn: (item: I) => string;
   /** Identity of an output item; outputs whose key never entered are passed on untimed. */
@@ -44,10 +45,10 @@ export interface InstrumentOptions<I, O> {
  * enters to the moment the first output with key k leaves. With parse, that includes the lookahead wait,
  * which is the latency a client sees.
  */
-export function instrument<I, O>(
-  stage: string,
+export function instrument<I, O, S extends string>(
+  stage: S,
   inner: OperatorFunction<I, O>,
-  options: InstrumentOptions<I, O>,
+  options: InstrumentOptions<I, O, S>,
 ): OperatorFunction<I, O> {
   const clock = options.clock ?? defaultClock;
   const maxPending = options.maxPending ?? 1024;
