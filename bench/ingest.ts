@@ -130,8 +130,12 @@ async function main() {
   for (const [name, wall, cpu] of rows) console.log(`| ${name} | ${wall.toFixed(1)} | ${cpu.toFixed(1)} |`);
   const wallRatio = rows[1][1] / rows[0][1];
   const cpuRatio = rows[1][2] / rows[0][2];
+  // On a shared machine other jobs only ever add time: the fastest run is the least disturbed.
+  const best = (samples: Sample[]) => Math.min(...samples.map((s) => s.wall));
+  const bestRatio = best(plain) / best(ours);
   console.log(
-    `\nratio fromMedia / ffmpeg: ${wallRatio.toFixed(3)} (wall), ${cpuRatio.toFixed(3)} (CPU); target >= 0.9`,
+    `\nratio fromMedia / ffmpeg: ${wallRatio.toFixed(3)} (median wall), ${bestRatio.toFixed(3)} (best wall), ` +
+      `${cpuRatio.toFixed(3)} (median CPU); target >= 0.9`,
   );
 }
 

@@ -185,7 +185,6 @@ class MediaSession {
   /** Completed or failed: no 'ended' status on the unsubscribe that follows. */
   private finished = false;
   private nextIndex = 0;
-  private delivered = 0;
   private readonly startedMs = Date.now();
   /** Epoch ms of second 0 of the current run. */
   private anchorMs = this.startedMs;
@@ -262,7 +261,7 @@ class MediaSession {
           `${what}: ${end.reason}${end.detail && end.kind === 'failed' ? `\n${end.detail}` : ''}`,
         );
       }
-      if (this.delivered === 0 && this.nextIndex === 0) {
+      if (this.nextIndex === 0) {
         throw this.error(
           end.bytes === 0
             ? `'${this.config.label}' has no media to decode (zero duration or no decodable frames)`
@@ -310,7 +309,6 @@ class MediaSession {
         const segment = this.toSegment(base, data);
         if (afterGap && data.second === 0) segment.discontinuity = true;
         this.nextIndex = segment.index + 1;
-        this.delivered++;
         this.delivery.offer(segment);
       },
     });
