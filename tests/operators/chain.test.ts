@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
 import { Graph } from '../../src/models/onnx/builder.js';
 import { InferencePool, type TensorMap } from '../../src/models/runtime/pool.js';
+import { createSharedBatcher } from '../../src/operators/batch.js';
 import { decodeEvents } from '../../src/operators/decodeEvents.js';
 import { encode, type AudioEncoder, type VisualEncoder } from '../../src/operators/encode.js';
 import { onnxWindowHead } from '../../src/operators/onnxHead.js';
@@ -130,7 +131,7 @@ describe('operator chain on real onnxruntime sessions', () => {
     expect(start.confidence).toBeGreaterThan(0.99);
   });
 
-  it('serves per-stream pipelines from one pool concurrently', async () => {
+  it('batches the windows of separate per-stream pipelines together through a shared batcher', async () => {
     const head = onnxWindowHead((feeds) => pool.run('head', feeds), {
       audioInput: 'audio',
       visualInput: 'visual',
@@ -148,13 +149,16 @@ describe('operator chain on real onnxruntime sessions', () => {
         wallclock: s.wallclock,
         audio: Float32Array.of(s.audio![0], 0),
       }));
+    const sizes: number[] = [];
+    const shared = createSharedBatcher(head, { maxBatch: 4, maxWaitMs: 5, onBatch: (n) => sizes.push(n) });
     const streams = ['a', 'b', 'c', 'd'];
     const perStream = await lastValueFrom(
       from(streams).pipe(
         mergeMap((name) =>
           from(features(name)).pipe(
             slidingWindow<Features>(10),
-            parse({ head, classes: CLASSES, lookahead: 0 }),
+            // As live: each stream hands over one window at a time; batching happens across streams.
+            parse({ head: shared.run, classes: CLASSES, lookahead: 0, batch: { maxBatch: 1, maxWaitMs: 0 } }),
             decodeEvents(),
             toArray(),
           ),
@@ -162,6 +166,9 @@ describe('operator chain on real onnxruntime sessions', () => {
         toArray(),
       ),
     );
+    shared.close();
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(48);
+    expect(sizes[0]).toBe(4); // the four streams' first windows went out as one batch
     for (const events of perStream) {
       // Visual features are absent here: the head sees zeros and reports nothing visible.
       expect(
