@@ -5,7 +5,10 @@
 // Public API: openSession(pathOrBytes, { providers, log }) -> { session, provider },
 // checkModelBytes, ModelFileError, ortTensor.
 
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ProtoError, Wire, readFields } from './onnx/protobuf.js';
 import type { DType, Shape, TypedData } from './onnx/builder.js';
@@ -73,6 +76,12 @@ export async function openSession(source: string | Uint8Array, opts: OpenOptions
   const log = opts.log ?? (() => {});
   let lastError: unknown;
   for (const provider of providers) {
+    const next = providers[providers.indexOf(provider) + 1];
+    if (provider === 'cuda' && next && cudaLibraryMissing()) {
+      // Skip the attempt (and onnxruntime's own error print) when the libraries are not installed.
+      log(`onnxruntime: cuda provider libraries are not installed (see docs/gpu.md); falling back to ${next}`);
+      continue;
+    }
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
@@ -87,11 +96,21 @@ export async function openSession(source: string | Uint8Array, opts: OpenOptions
       return { session, provider };
     } catch (e) {
       lastError = e;
-      const next = providers[providers.indexOf(provider) + 1];
       if (next) log(`onnxruntime: ${provider} provider unavailable (${firstLine(e)}); falling back to ${next}`);
     }
   }
   throw new ModelFileError(`onnxruntime could not load ${label}: ${firstLine(lastError)}`);
+}
+
+/**
+ * True when onnxruntime-node's CUDA provider library is known to be absent (linux/x64, where the
+ * optional postinstall puts it next to the CPU binaries); false when present or unknown.
+ */
+export function cudaLibraryMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const lib = join(dirname(entry), '..', 'bin', 'napi-v6', 'linux', process.arch, 'libonnxruntime_providers_cuda.so');
+  return !existsSync(lib);
 }
 
 function firstLine(e: unknown): string {

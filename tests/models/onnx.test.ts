@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Graph, ShapeError } from '../../src/models/onnx/builder.js';
 import { decodeModel, encodeModel, tensorData } from '../../src/models/onnx/proto.js';
-import { ModelFileError, openSession, ortTensor } from '../../src/models/session.js';
+import { ModelFileError, cudaLibraryMissing, openSession, ortTensor } from '../../src/models/session.js';
 
 function linearGraph(float: 'float32' | 'float64' = 'float32'): Graph {
   const g = new Graph({ float, seed: 3 });
@@ -130,7 +130,18 @@ describe('openSession errors', () => {
     // This machine has no CUDA provider: the helper must fall back explicitly and say so.
     expect(['cuda', 'cpu']).toContain(provider);
     expect(lines.at(-1)).toMatch(new RegExp(`opened with the ${provider} execution provider`));
-    if (provider === 'cpu') expect(lines[0]).toMatch(/cuda provider unavailable .*falling back to cpu/);
+    if (provider === 'cpu') {
+      expect(lines[0]).toMatch(/cuda provider (unavailable|libraries are not installed).*falling back to cpu/);
+    }
+  });
+
+  it('with cuda as the only provider, opens on cuda or rejects with onnxruntime’s reason', async () => {
+    const outcome = await openSession(bytes, { providers: ['cuda'] }).then(
+      (r) => r.provider as string,
+      (e: Error) => e.message,
+    );
+    if (cudaLibraryMissing()) expect(outcome).toMatch(/^onnxruntime could not load model bytes: .+/);
+    else expect(outcome === 'cuda' || outcome.startsWith('onnxruntime could not load')).toBe(true);
   });
 
   it('names a missing file', async () => {
