@@ -1,4 +1,5 @@
 // Real RTSP (GStreamer server on 127.0.0.1): live pattern and a file, in real time.
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateFfmpeg } from '../../src/streams/ffmpeg/locate.js';
@@ -97,4 +98,26 @@ describe.skipIf(skipRtsp())('RTSP: live pattern and file', () => {
       expect(rms(rec.segments[1].audio!)).toBeGreaterThan(0.25);
     },
   );
+
+  it('avvp probe on a camera URL: per-second lines, then codecs and sizes', async () => {
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'probe', server.url('/pattern'), '--seconds', '2', '--json'],
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    expect(run.code).toBe(0);
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.index, l.audio.samples, l.video.frames])).toEqual([
+      [0, 16000, 8],
+      [1, 16000, 8],
+    ]);
+    expect(run.stderr).toMatch(/format: rtsp/);
+    expect(run.stderr).toMatch(/video: h264 320x240 15 fps/);
+    expect(run.stderr).toMatch(/audio: aac 48000 Hz mono/);
+  });
 });
