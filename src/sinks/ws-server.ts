@@ -229,10 +229,16 @@ export class EventServer {
     if (this.connections.size >= this.opts.maxClients) {
       return rejectUpgrade(socket, 503, `too many clients (max ${this.opts.maxClients}); try again later`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    let info: ReturnType<EventServerOptions['hello']>;
+    try {
+      info = this.opts.hello();
+    } catch (err) {
+      return rejectUpgrade(socket, 500, `server error: ${(err as Error).message}`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, info));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, { streams, classes }: ReturnType<EventServerOptions['hello']>): void {
     const c: Connection = {
       id: this.nextId++,
       ws,
@@ -255,7 +261,6 @@ export class EventServer {
       this.connections.delete(c);
       this.opts.metrics?.wsClients.set(this.connections.size);
     });
-    const { streams, classes } = this.opts.hello();
     const hello: Omit<HelloMessage, 'seq'> = {
       type: 'hello',
       stream: null,

@@ -64,7 +64,7 @@ export interface TestServer {
 export const CLASSES = ['speech', 'dog', 'car'];
 
 export async function startServer(
-  overrides: Partial<Pick<HttpServerOptions, 'token' | 'maxBodyBytes' | 'ws'>> = {},
+  overrides: Partial<Pick<HttpServerOptions, 'token' | 'maxBodyBytes' | 'ws' | 'hello'>> = {},
 ): Promise<TestServer> {
   const metrics = new Metrics({ processMetrics: true });
   const streams = new MemoryStreams();

@@ -247,6 +247,19 @@ describe('WebSocket API v1', () => {
     expect(server.api.events.clients).toHaveLength(2);
   });
 
+  it('answers 500 before the upgrade when the runtime fails to describe the streams', async () => {
+    let broken = true;
+    server = await startServer({
+      hello: () => {
+        if (broken) throw new Error('stream registry unavailable');
+        return { streams: [], classes: CLASSES };
+      },
+    });
+    await expect(TestClient.connect(server.wsUrl)).rejects.toMatchObject({ status: 500 });
+    broken = false;
+    await client();
+  });
+
   it('refuses clients beyond maxClients with 503', async () => {
     server = await startServer({ ws: { maxClients: 1 } });
     await client();
