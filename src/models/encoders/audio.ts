@@ -31,6 +31,11 @@ export const MOD_BANDS: readonly (readonly [number, number])[] = [
 ];
 /** Floor added to powers before every log (the encoder's "silence" is log(1e-10) = -23.0). */
 export const LOG_FLOOR = 1e-10;
+/**
+ * Floor of the modulation energies (an envelope modulation of 0.001 nats): float32 rounding of
+ * log-mel values near -23 leaves residues around 1e-10 that LOG_FLOOR would turn into noise.
+ */
+export const MOD_FLOOR = 1e-6;
 
 /** Feature layout: [name, first index, count]; see docs/models/encoders.md. */
 export const AUDIO_LAYOUT = layout([
@@ -197,7 +202,7 @@ function modulation(g: Graph, logMel: Tensor): Tensor {
     g.mul(projections, projections),
     g.constant(modulationBandMatrix(freqs), [2 * freqs, MOD_BANDS.length]),
   ); // [B, G, bands]
-  return g.reshape(g.log(g.add(bandPower, LOG_FLOOR)), [-1, MOD_GROUPS * MOD_BANDS.length]);
+  return g.reshape(g.log(g.add(bandPower, MOD_FLOOR)), [-1, MOD_GROUPS * MOD_BANDS.length]);
 }
 
 function groupMeanMatrix(): Float32Array {

@@ -119,22 +119,28 @@ function cellMean(g: Graph, x: Tensor, channels = false): Tensor {
 }
 
 interface LumaStatistics {
-  /** Per frame and cell: mean luma and mean squared luma, [B, F, 7, 7]. */
+  /** Per frame and cell: mean luma, [B, F, 7, 7]. */
   mean: Tensor;
-  meanSquare: Tensor;
   /** Per cell: std of the luma over the cell's pixels, averaged over frames, [B, 7, 7]. */
   contrast: Tensor;
+  /** Per frame: std of the luma over the whole frame, [B, F]. */
+  frameStd: Tensor;
 }
 
 function lumaStatistics(g: Graph, luma: Tensor): LumaStatistics {
-  const mean = cellMean(g, luma);
-  const meanSquare = cellMean(g, g.mul(luma, luma));
-  return { mean, meanSquare, contrast: g.reduceMean(std(g, mean, meanSquare), [1]) };
+  const cells = g.reshape(luma, [-1, VISUAL_FRAMES, GRID, CELL, GRID, CELL]);
+  const contrast = g.reduceMean(std(g, cells, [3, 5]), [1]);
+  const frameStd = std(g, g.reshape(luma, [-1, VISUAL_FRAMES, WORK_SIZE * WORK_SIZE]), [2]);
+  return { mean: cellMean(g, luma), contrast, frameStd };
 }
 
-/** sqrt(E[x^2] - E[x]^2); the relu absorbs rounding below zero. */
-function std(g: Graph, mean: Tensor, meanSquare: Tensor): Tensor {
-  return g.sqrt(g.relu(g.sub(meanSquare, g.mul(mean, mean))));
+/**
+ * Population std over `axes` (dropped), from the centred values: E[x^2] - E[x]^2 loses too much
+ * to float32 cancellation (a flat cell came out with contrast 1.5e-4 instead of 0).
+ */
+function std(g: Graph, x: Tensor, axes: number[]): Tensor {
+  const centred = g.sub(x, g.reduceMean(x, axes, true));
+  return g.sqrt(g.reduceMean(g.mul(centred, centred), axes));
 }
 
 /**
@@ -167,15 +173,14 @@ function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerSt
   const cells = g.reshape(map, [-1, GRID * GRID, MAP_DIM]);
   const mean = g.reduceMean(cells, [1]);
   const max = g.reduceMax(cells, [1]);
-  const cellStd = std(g, mean, g.reduceMean(g.mul(cells, cells), [1]));
+  const cellStd = std(g, cells, [1]);
   const weights = g.add(g.slice(cells, [MAP_DIM - 1], [MAP_DIM], [2]), MOTION_WEIGHT_FLOOR); // [B, 49, 1]
   const weighted = g.div(g.reduceSum(g.mul(cells, weights), [1]), g.reduceSum(weights, [1]));
 
-  // Cells are equal in size, so whole-frame moments are the means of the cell moments.
-  const perFrame = (t: Tensor) => g.reduceMean(g.reshape(t, [-1, VISUAL_FRAMES, GRID * GRID]), [2]); // [B, F]
-  const frameMean = perFrame(luma.mean);
-  const frameContrast = g.reduceMean(std(g, frameMean, perFrame(luma.meanSquare)), [1], true);
-  const brightnessChange = std(g, g.reduceMean(frameMean, [1], true), g.reduceMean(g.mul(frameMean, frameMean), [1], true));
+  const frameContrast = g.reduceMean(luma.frameStd, [1], true);
+  // Cells are equal in size, so a frame's mean luma is the mean of its cell means.
+  const frameMean = g.reduceMean(g.reshape(luma.mean, [-1, VISUAL_FRAMES, GRID * GRID]), [2], true); // [B, F, 1]
+  const brightnessChange = std(g, frameMean, [1]);
   const stepMotion = g.reduceMean(g.reshape(motionPerStep, [-1, VISUAL_FRAMES - 1, GRID * GRID]), [2]);
   const motionPeak = g.reduceMax(stepMotion, [1], true);
   return g.concat([mean, max, cellStd, weighted, frameContrast, brightnessChange, motionPeak], 1);
