@@ -115,11 +115,11 @@ describe('InferencePool failures', () => {
       size: 1,
       providers: ['cpu'],
       workerUrl: faulty,
-      runTimeoutMs: 300,
+      runTimeoutMs: 1000,
     });
     try {
       await expect(pool.run('hang', { x: x([1, 2, 3, 4], 1) })).rejects.toThrow(
-        /did not finish model 'hang' within 300 ms; it was stopped/,
+        /did not finish model 'hang' within 1000 ms; it was stopped/,
       );
       const { y } = await pool.run('double', { x: x([0, 0, 0, 1], 1) });
       expect(Array.from(y.data as Float32Array)).toEqual([0, 0, 0, 2]);
@@ -134,7 +134,7 @@ describe('InferencePool failures', () => {
     try {
       const { provider } = pool.modelInfo.double;
       expect(['cuda', 'cpu']).toContain(provider);
-      if (provider === 'cpu') expect(logs.join('\n')).toMatch(/cuda provider unavailable .*falling back to cpu/);
+      if (provider === 'cpu') expect(logs.join('\n')).toMatch(/cuda.*falling back to cpu/);
       const { y } = await pool.run('double', { x: x([1, 0, 0, 0], 1) });
       expect(Array.from(y.data as Float32Array)).toEqual([2, 0, 0, 0]);
     } finally {
