@@ -8,6 +8,7 @@ import { buildDecodeArgs, versionedFlags } from '../../src/streams/ffmpeg/args.j
 import { FfmpegNotFoundError, locateFfmpeg, parseVersionOutput } from '../../src/streams/ffmpeg/locate.js';
 import { fromMedia } from '../../src/streams/fromMedia.js';
 import { childPids, lavfiSource, meanRgb, pidExists, rms, tempDir } from '../helpers/media.js';
+import { eventually } from './recorder.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -112,9 +113,7 @@ describe('clean shutdown', () => {
     const seen = await lastValueFrom(fromMedia(infinite, { width: 16, height: 16 }).pipe(take(3), toArray()));
     expect(seen.map((s) => s.index)).toEqual([0, 1, 2]);
     // take(3) unsubscribed; the kill is asynchronous, reaping follows within moments
-    for (let i = 0; i < 200 && (await childPids()).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
-    expect(await childPids()).toEqual([]);
+    expect(await eventually(async () => (await childPids()).length === 0)).toBe(true);
   });
 
   it('the exact PID is gone (not a zombie) after unsubscribe while paused by backpressure', async () => {
@@ -122,13 +121,10 @@ describe('clean shutdown', () => {
     // never acknowledged: paused after the first segment
     const sub = fromMedia('lavfi:testsrc2=s=320x240:r=30', { consumed: new Subject<void>() }).subscribe();
     let pid: number | undefined;
-    for (let i = 0; i < 200 && pid === undefined; i++) {
-      pid = (await childPids()).find((p) => !before.has(p));
-      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(async () => (pid = (await childPids()).find((p) => !before.has(p))) !== undefined);
     expect(pid).toBeDefined();
     sub.unsubscribe();
-    for (let i = 0; i < 200 && pidExists(pid!); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(pidExists(pid!)).toBe(false); // kill(pid, 0) fails only once the process is reaped
+    // kill(pid, 0) fails only once the process is reaped: a zombie would still answer
+    expect(await eventually(() => !pidExists(pid!))).toBe(true);
   });
 });

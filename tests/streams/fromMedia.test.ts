@@ -13,6 +13,7 @@ import {
   tempDir,
   type TestMediaSpec,
 } from '../helpers/media.js';
+import { eventually } from './recorder.js';
 
 const small: MediaOptions = { width: 32, height: 24, fps: 8, sampleRate: 16000 };
 const collect = (source: string, options: MediaOptions = {}) =>
@@ -142,9 +143,10 @@ describe('fromMedia on files', () => {
         complete: resolve,
       }),
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await eventually(() => received.length > 0);
+    await new Promise((r) => setTimeout(r, 1000));
     // While the first segment is unacknowledged, ffmpeg stays blocked on its pipes: still
-    // running (40 s of this input decode in well under 1.5 s otherwise), one segment out.
+    // running (40 s of this input decode in a fraction of a second otherwise), one segment out.
     expect(received).toHaveLength(1);
     expect(await childPids()).toHaveLength(1);
     acking = true;

@@ -41,3 +41,16 @@ export class Recorder {
     this.subscription.unsubscribe();
   }
 }
+
+/** Polls `cond` every 20 ms until it holds or `timeoutMs` passed; returns whether it held. */
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}

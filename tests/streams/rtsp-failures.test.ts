@@ -3,7 +3,7 @@ import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childPids } from '../helpers/media.js';
 import { skipRtsp, startRtspServer, type RtspServer } from '../helpers/rtsp.js';
-import { Recorder } from './recorder.js';
+import { eventually, Recorder } from './recorder.js';
 
 const small = { width: 32, height: 24, fps: 8 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,7 +14,7 @@ describe.skipIf(skipRtsp())('RTSP: failures and recovery', () => {
   afterEach(async () => {
     rec?.stop();
     await server?.stop();
-    for (let i = 0; i < 100 && (await childPids()).length > 0; i++) await sleep(10);
+    await eventually(async () => (await childPids()).length === 0);
     expect(await childPids()).toEqual([]); // every ffmpeg killed and reaped
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateFfmpeg } from '../../src/streams/ffmpeg/locate.js';
 import { childPids, makeTestMedia, meanRgb, rms, tempDir } from '../helpers/media.js';
 import { skipRtsp, startRtspServer, type RtspServer } from '../helpers/rtsp.js';
-import { Recorder } from './recorder.js';
+import { eventually, Recorder } from './recorder.js';
 
 const small = { width: 32, height: 24, fps: 8 };
 
@@ -81,8 +81,7 @@ describe.skipIf(skipRtsp())('RTSP: live pattern and file', () => {
       false,
       false,
     ]);
-    for (let i = 0; i < 100 && (await childPids()).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    await eventually(async () => (await childPids()).length === 0);
     expect(await childPids()).toEqual([]);
   });
 
