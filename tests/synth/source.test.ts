@@ -1,6 +1,6 @@
 // synthSource: the same Segment stream as fromMedia, clip after clip, endless or bounded,
 // optionally paced in real time (checked in virtual time).
-import { lastValueFrom, take, toArray } from 'rxjs';
+import { lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Segment } from '../../src/types.js';
 import { synthClip } from '../../src/streams/synth/clip.js';
@@ -45,7 +45,7 @@ describe('synthSource', () => {
   });
 
   it('in real time delivers segment k once k + 1 seconds have passed', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] });
     const seen: number[] = [];
     const sub = synthSource({ seed: 2, duration: 2, realtime: true }).subscribe((s) => seen.push(s.index));
     await vi.advanceTimersByTimeAsync(999);
@@ -59,9 +59,27 @@ describe('synthSource', () => {
     expect(seen).toEqual([0, 1, 2]);
   });
 
+  it('with `consumed`, waits for each acknowledgement before generating more', async () => {
+    const done = new Subject<void>();
+    const seen: number[] = [];
+    const sub = synthSource({ seed: 3, duration: 2, consumed: done, maxPending: 2 }).subscribe((s) =>
+      seen.push(s.index),
+    );
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    await turns(20);
+    expect(seen).toEqual([0, 1]);
+    done.next();
+    await turns(20);
+    expect(seen).toEqual([0, 1, 2]);
+    sub.unsubscribe();
+  });
+
   it('rejects bad options when called, not later', () => {
     expect(() => synthSource({ seed: 1, clips: -1 })).toThrow(/clips must be a non-negative integer/);
     expect(() => synthSource({ seed: 1, clips: 1.5 })).toThrow(/clips must be a non-negative integer/);
     expect(() => synthSource({ seed: -3 })).toThrow(/'seed' must be an integer/);
+    expect(() => synthSource({ seed: 1, maxPending: 0 })).toThrow(/maxPending must be a positive integer/);
   });
 });

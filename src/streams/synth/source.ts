@@ -1,7 +1,10 @@
 // synthSource: SynthAV as a media source. It yields the same Segment stream as fromMedia, clip
-// after clip with continuing indices, so no operator can tell it from a camera or a file.
+// after clip with continuing indices, with the same delivery rules as a file source (a slow or
+// asynchronous consumer pauses generation, nothing is dropped; optional real-time pacing), so no
+// operator can tell it from a camera or a file.
 import { Observable } from 'rxjs';
 import type { Segment } from '../../types.js';
+import { Delivery } from '../delivery.js';
 import { resolveOptions, synthClips, type SynthOptions } from './clip.js';
 
 export interface SynthSourceOptions extends SynthOptions {
@@ -13,6 +16,10 @@ export interface SynthSourceOptions extends SynthOptions {
   firstClip?: number;
   /** Deliver segment k no earlier than k + 1 seconds after subscription, like a live camera. */
   realtime?: boolean;
+  /** Acknowledge each finished segment here to get flow control for asynchronous consumers. */
+  consumed?: Observable<unknown>;
+  /** With `consumed`: most segments out without acknowledgement (default 1). */
+  maxPending?: number;
 }
 
 export function synthSource(options: SynthSourceOptions): Observable<Segment> {
@@ -20,18 +27,41 @@ export function synthSource(options: SynthSourceOptions): Observable<Segment> {
   if (!(count >= 0) || (Number.isFinite(count) && !Number.isInteger(count))) {
     throw new RangeError(`synthSource: clips must be a non-negative integer or Infinity, got ${count}`);
   }
+  const maxPending = options.maxPending ?? 1;
+  if (!Number.isInteger(maxPending) || maxPending < 1) {
+    throw new RangeError(`synthSource: maxPending must be a positive integer, got ${maxPending}`);
+  }
   resolveOptions(options); // fail at the call, not at subscription
   return new Observable<Segment>((subscriber) => {
-    const clips = synthClips(options, count, options.firstClip ?? 0);
     const started = Date.now();
-    let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+    const clips = synthClips(options, count, options.firstClip ?? 0);
     let clip = clips.next();
     let k = 0;
     let index = 0;
-    const emitNext = () => {
+    let paused = false;
+    let ended = false;
+    let timer: NodeJS.Immediate | null = null;
+    const delivery = new Delivery(subscriber, {
+      policy: 'backpressure',
+      maxPending,
+      queueSize: Infinity,
+      consumed: options.consumed,
+      paceStartMs: options.realtime ? started : undefined,
+      onPressure: (isPaused) => {
+        paused = isPaused;
+        schedule();
+      },
+    });
+    // one segment per turn of the event loop, and none while a delivered one is still waiting
+    const schedule = () => {
+      if (timer === null && !paused && !ended && !subscriber.closed) timer = setImmediate(produce);
+    };
+    const produce = () => {
       timer = null;
+      if (paused || subscriber.closed) return;
       if (clip.done) {
-        subscriber.complete();
+        ended = true;
+        delivery.end();
         return;
       }
       const segment = clip.value.segment(k, {
@@ -44,21 +74,13 @@ export function synthSource(options: SynthSourceOptions): Observable<Segment> {
         clip = clips.next();
         k = 0;
       }
-      subscriber.next(segment);
+      delivery.offer(segment);
       schedule();
-    };
-    const schedule = () => {
-      if (subscriber.closed) return;
-      // yield to the event loop between segments; in real time, wait until the second has passed
-      timer = options.realtime
-        ? setTimeout(emitNext, Math.max(0, started + (index + 1) * 1000 - Date.now()))
-        : setImmediate(emitNext);
     };
     schedule();
     return () => {
-      if (timer === null) return;
-      if (options.realtime) clearTimeout(timer as NodeJS.Timeout);
-      else clearImmediate(timer as NodeJS.Immediate);
+      if (timer !== null) clearImmediate(timer);
+      delivery.dispose();
     };
   });
 }
