@@ -18,6 +18,7 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
+import { OrderedWork } from './orderedWork.js';
 
 /** Runs one batch; must return exactly one result per item, in the same order. */
 export type BatchFn<I, O> = (items: I[]) => ObservableInput<O[]>;
@@ -35,7 +36,7 @@ export interface BatchOptions {
   scheduler?: SchedulerLike;
 }
 
-function resolve(
+function resolveOptions(
   options: BatchOptions,
 ): Required<Omit<BatchOptions, 'onBatch'>> & Pick<BatchOptions, 'onBatch'> {
   const resolved = {
@@ -59,7 +60,7 @@ function resolve(
 
 /** Operator: items (from any number of streams) -> results of `run`, batched, in input order. */
 export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): OperatorFunction<I, O> {
-  const { maxBatch, maxWaitMs, concurrency, scheduler, onBatch } = resolve(options);
+  const { maxBatch, maxWaitMs, concurrency, scheduler, onBatch } = resolveOptions(options);
   return (source) =>
     new Observable<O>((subscriber) => {
       // `collecting` is the partial batch; it becomes `due` when its first item has waited maxWaitMs.
@@ -67,13 +68,8 @@ export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): Ope
       let due = false;
       let timer: Subscription | undefined;
       const full: I[][] = [];
-      let active = 0;
       let sourceDone = false;
-      // Finished batches wait here until every earlier batch has been emitted.
-      const finished = new Map<number, O[]>();
-      let nextToStart = 0;
-      let nextToEmit = 0;
-      const inner = new Set<Subscription>();
+      const work = new OrderedWork<O>(subscriber);
 
       const takeCollecting = (): I[] => {
         const items = collecting;
@@ -85,46 +81,24 @@ export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): Ope
       };
 
       const pump = () => {
-        while (active < concurrency && !subscriber.closed) {
+        while (work.active < concurrency && !subscriber.closed) {
           if (full.length > 0) start(full.shift()!);
           else if (collecting.length > 0 && (due || sourceDone)) start(takeCollecting());
           else break;
         }
-        if (sourceDone && active === 0 && full.length === 0 && collecting.length === 0) subscriber.complete();
-      };
-
-      const finish = (seq: number, items: I[], results: O[] | undefined) => {
-        if (!results || results.length !== items.length) {
-          subscriber.error(mismatch(results?.length, items.length));
-          return;
+        if (sourceDone && work.active === 0 && full.length === 0 && collecting.length === 0) {
+          subscriber.complete();
         }
-        finished.set(seq, results);
-        while (finished.has(nextToEmit)) {
-          const out = finished.get(nextToEmit)!;
-          finished.delete(nextToEmit++);
-          for (const o of out) subscriber.next(o);
-        }
-        active--;
-        pump();
       };
 
       const start = (items: I[]) => {
-        const seq = nextToStart++;
-        active++;
         onBatch?.(items.length);
-        let results: O[] | undefined;
-        let completed = false;
-        let sub: Subscription | undefined = undefined;
-        sub = from(defer(() => run(items))).subscribe({
-          next: (r) => (results = r),
-          error: (err) => subscriber.error(err),
-          complete: () => {
-            completed = true;
-            if (sub) inner.delete(sub);
-            finish(seq, items, results);
-          },
-        });
-        if (!completed) inner.add(sub);
+        const resultsOf = (emitted: O[][]) => {
+          const results = emitted[emitted.length - 1];
+          if (!results || results.length !== items.length) throw mismatch(results?.length, items.length);
+          return results;
+        };
+        work.start(() => run(items), resultsOf, pump);
       };
 
       const upstream = source.subscribe({
@@ -152,7 +126,7 @@ export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): Ope
       return () => {
         upstream.unsubscribe();
         timer?.unsubscribe();
-        for (const sub of inner) sub.unsubscribe();
+        work.stop();
       };
     });
 }

@@ -6,14 +6,8 @@
 // is lost by waiting, so mode 'process-all' never drops and reports the backlog instead, which an
 // ingest that can pause uses as back-pressure. Apply it per stream (inside each stream's pipeline),
 // so that one busy camera never costs another its segments.
-import {
-  Observable,
-  defer,
-  from,
-  type ObservableInput,
-  type OperatorFunction,
-  type Subscription,
-} from 'rxjs';
+import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { OrderedWork } from './orderedWork.js';
 
 export type OverloadMode = 'drop-oldest' | 'process-all';
 
@@ -51,53 +45,23 @@ export function overload<I, O>(
   return (source) =>
     new Observable<O>((subscriber) => {
       const waiting: I[] = [];
-      let active = 0;
       let dropped = 0;
       let sourceDone = false;
-      // Results of items that finished before an earlier one; emitted in input order.
-      const finished = new Map<number, O[]>();
-      let nextToStart = 0;
-      let nextToEmit = 0;
-      const inner = new Set<Subscription>();
+      const work = new OrderedWork<O>(subscriber);
 
       const backlogChanged = () => options.onBacklog?.(waiting.length);
 
-      const emitInOrder = () => {
-        while (finished.has(nextToEmit)) {
-          const results = finished.get(nextToEmit)!;
-          finished.delete(nextToEmit++);
-          for (const r of results) subscriber.next(r);
-        }
-      };
-
       const pump = () => {
-        while (active < concurrency && waiting.length > 0 && !subscriber.closed) {
+        while (work.active < concurrency && waiting.length > 0 && !subscriber.closed) {
           const item = waiting.shift()!;
           backlogChanged();
-          start(item);
+          work.start(
+            () => project(item),
+            (results) => results,
+            pump,
+          );
         }
-        if (sourceDone && active === 0 && waiting.length === 0) subscriber.complete();
-      };
-
-      const start = (item: I) => {
-        const seq = nextToStart++;
-        const results: O[] = [];
-        let completed = false;
-        let sub: Subscription | undefined = undefined;
-        active++;
-        sub = from(defer(() => project(item))).subscribe({
-          next: (r) => results.push(r),
-          error: (err) => subscriber.error(err),
-          complete: () => {
-            completed = true;
-            if (sub) inner.delete(sub);
-            active--;
-            finished.set(seq, results);
-            emitInOrder();
-            pump();
-          },
-        });
-        if (!completed) inner.add(sub);
+        if (sourceDone && work.active === 0 && waiting.length === 0) subscriber.complete();
       };
 
       const upstream = source.subscribe({
@@ -120,7 +84,7 @@ export function overload<I, O>(
 
       return () => {
         upstream.unsubscribe();
-        for (const sub of inner) sub.unsubscribe();
+        work.stop();
       };
     });
 }
