@@ -99,7 +99,12 @@ describe('grasp result', () => {
   it('keeps the best of several restarts: never worse than one start', () => {
     for (let seed = 0; seed < 3; seed++) {
       const one = grasp(data, { seed, restarts: 1 });
-      const many = grasp(data, { seed, restarts: 4 });
+      const calls: [number, number][] = [];
+      const many = grasp(data, { seed, restarts: 4, onRestart: (done, best) => calls.push([done, best]) });
+      expect(calls.map(([done]) => done)).toEqual([1, 2, 3, 4]);
+      expect(calls.map(([, best]) => best)).toEqual(
+        many.restartScores.map((_, r) => Math.max(...many.restartScores.slice(0, r + 1))),
+      );
       expect(many.restartScores[0]).toBe(one.score);
       expect(many.score).toBeGreaterThanOrEqual(one.score);
     }

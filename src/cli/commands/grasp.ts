@@ -2,6 +2,7 @@
 // adjacency matrix and optionally the DAG's weighted edge list.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseDelimited, DelimitedParseError } from '../../util/delimited.js';
+import { Progress } from '../../util/progress.js';
 import { CausalDataError } from '../../train/causal/covariance.js';
 import { grasp, GRASP_TIERS, type GraspResult } from '../../train/causal/grasp.js';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
@@ -63,13 +64,19 @@ const command: Command = {
 
     const { names, rows } = await readNumericCsv(values.data, values.header ?? false);
     const started = performance.now();
+    const progress = new Progress({ label: 'grasp', total: options.restarts, unit: 'restarts' });
     let result: GraspResult;
     try {
-      result = grasp(rows, { ...options, names });
+      result = grasp(rows, {
+        ...options,
+        names,
+        onRestart: (_, best) => progress.tick(1, `best score ${best.toFixed(3)}`),
+      });
     } catch (err) {
       if (err instanceof CausalDataError) throw new CliError(`${values.data}: ${err.message}`, 1);
       throw err;
     }
+    progress.finish();
     const seconds = (performance.now() - started) / 1000;
 
     const graph = values.dag ? result.dag : result.cpdag;

@@ -41,6 +41,8 @@ export interface GraspOptions {
   trees?: boolean;
   /** Variable names for the edge list; default x0, x1, ... */
   names?: readonly string[];
+  /** Called after each restart with the number done and the best score so far (for progress). */
+  onRestart?: (done: number, bestScore: number) => void;
 }
 
 /** GRaSP0 / GRaSP1 / GRaSP2 of the paper as (uncoveredDepth, nonSingularDepth) settings. */
@@ -126,6 +128,7 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
     const total = state.exactTotal();
     restartScores.push(total);
     if (best === null || total > best.score) best = { state, score: total };
+    options.onRestart?.(r + 1, best.score);
   }
   return describe(best!.state, best!.score, score, names, restartScores);
 }
