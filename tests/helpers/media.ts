@@ -5,6 +5,7 @@
 // content as a `lavfi:` source for fromMedia without a file.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -133,7 +134,6 @@ export function meanRgb(frame: Uint8Array): [number, number, number] {
 
 /** PIDs of this process's live child processes with the given command name (Linux /proc). */
 export async function childPids(command = 'ffmpeg'): Promise<number[]> {
-  const { readdir, readFile } = await import('node:fs/promises');
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -53,7 +53,6 @@ export interface DecodeRunOptions {
 
 export class DecodeRun {
   readonly done: Promise<DecodeEnd>;
-  readonly pid: number | undefined;
   private readonly proc: FfmpegProcess;
   private readonly segmenter: Segmenter;
   private bytes = 0;
@@ -74,7 +73,6 @@ export class DecodeRun {
       buildDecodeArgs(opts.input, layout, opts.ffmpeg),
       dataFds,
     );
-    this.pid = this.proc.pid;
     this.proc.onLine((line) => {
       if (!this.info && /^(Stream mapping:|Output #0)/.test(line)) this.readInfo();
       if (AUDIO_TIMELINE_BROKEN.test(line) && !this.audioChanged) {

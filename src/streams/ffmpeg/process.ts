@@ -14,7 +14,6 @@ const HEAD_LINES = 200;
 const TAIL_LINES = 50;
 
 export class FfmpegProcess {
-  readonly pid: number | undefined;
   /** Readable for each requested fd (1, 3, 4). */
   readonly pipes = new Map<number, Readable>();
   /** Resolves once the process has exited and been reaped. */
@@ -30,7 +29,6 @@ export class FfmpegProcess {
     const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe'];
     for (let fd = 3; fd <= maxFd; fd++) stdio.push('pipe');
     this.child = spawn(binary, args, { stdio });
-    this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
       this.child.once('exit', (code, signal) => resolve({ code, signal }));
