@@ -12,12 +12,12 @@ interface Result {
   stderr: string;
 }
 
-function avvp(args: string[]): Promise<Result> {
+function avvp(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'synth', ...args],
-      { cwd: path.resolve(import.meta.dirname, '../..'), timeout: 60_000 },
+      { cwd: path.resolve(import.meta.dirname, '../..'), timeout: 60_000, env },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;
         resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
@@ -100,6 +100,7 @@ describe('avvp synth', () => {
       [['--clips', '1', '--out', out, '--seed=-4'], /--seed must be >= 0/],
       [['--clips', '1', '--out', out, '--seed', '4294967296'], /--seed must be <= 4294967295/],
       [['--clips', '1', '--out', out, '--off-boundary', '1.5'], /--off-boundary must be <= 1/],
+      [['--clips', '1', '--out', out, '--sample-rate-hi', '44.1'], /--sample-rate-hi must be an integer/],
       [['--clips', '1', '--out', out, '--pseudo-noise', '0.1,0.2'], /--pseudo-noise needs three/],
       [['--clips', '1', '--out', out, '--colour'], /Unknown option '--colour'/],
       [['--clips', '1', '--out', notFolder], /--out '.*file\.txt' exists and is not a folder/],
@@ -120,6 +121,17 @@ describe('avvp synth', () => {
       expect(r.stderr).toMatch(/Run 'avvp synth --help' for usage/);
     });
     expect((await listFiles(dir)).some((f) => f.startsWith(`bad${path.sep}`))).toBe(false);
+  });
+
+  it('fails with exit code 1 and a clear message when ffmpeg is missing for --mp4', async () => {
+    const out = path.join(dir, 'noffmpeg');
+    const r = await avvp(['--clips', '1', '--out', out, '--mp4'], {
+      ...process.env,
+      FFMPEG_PATH: path.join(dir, 'nope'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/avvp synth: FFMPEG_PATH is set to '.*nope', which is not an executable file/);
+    expect(await readdir(dir)).not.toContain('noffmpeg');
   });
 
   it('prints its usage with --help', async () => {

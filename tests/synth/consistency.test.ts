@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromMedia } from '../../src/streams/fromMedia.js';
 import { SYNTH_CLASSES } from '../../src/streams/synth/classes/index.js';
 import { SynthClip, resolveOptions } from '../../src/streams/synth/clip.js';
-import { writeMp4 } from '../../src/streams/synth/mp4.js';
+import { Mp4Error, writeMp4 } from '../../src/streams/synth/mp4.js';
 import { bandRms, colorFraction, grow } from './helpers.js';
 import { displayed } from '../../src/streams/synth/canvas.js';
 
@@ -79,5 +79,16 @@ describe('SynthAV MP4 decoded with fromMedia matches the ground truth', () => {
         expect(outside, `frame ${f} outside box`).toBeLessThan(0.003);
       });
     }
+  });
+});
+
+describe('writeMp4', () => {
+  it('reports an ffmpeg failure with the path and ffmpeg message', async () => {
+    const clip = clipWithOnAndOff('Dog');
+    const file = path.join(dir, 'missing-folder', 'x.mp4');
+    await expect(writeMp4(clip, file)).rejects.toThrow(Mp4Error);
+    await expect(writeMp4(clip, file)).rejects.toThrow(
+      /failed writing .*missing-folder\/x\.mp4 with exit code 1: .*No such file or directory/,
+    );
   });
 });

@@ -2,6 +2,7 @@
 // optional MP4s) to a folder.
 import { readFile, stat } from 'node:fs/promises';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
+import { FfmpegNotFoundError } from '../../streams/ffmpeg/locate.js';
 import { SYNTH_CLASS_NAMES } from '../../streams/synth/classes/index.js';
 import { writeDataset } from '../../streams/synth/dataset.js';
 import { InteractionError, parseInteractions, type Interaction } from '../../streams/synth/interactions.js';
@@ -23,6 +24,7 @@ Options:
   --preset P            easy | default | hard (default default)
   --mp4                 also write video/<name>.mp4 (H.264 + AAC, needs ffmpeg)
   --duration SECONDS    clip length in whole seconds (default 10, as LLP)
+  --sample-rate-hi HZ   also render PCM at this rate (e.g. 48000); the MP4 audio then uses it
   --off-boundary P      probability that an onset/offset is off the second grid (default 0)
   --single-annotation   annotate one class per clip (AVE/VEGAS style)
   --interactions FILE   JSON array of {from, when, to, then, p} replacing the default table
@@ -77,6 +79,7 @@ const command: Command = {
         preset: { type: 'string' },
         mp4: { type: 'boolean' },
         duration: { type: 'string' },
+        'sample-rate-hi': { type: 'string' },
         'off-boundary': { type: 'string' },
         'single-annotation': { type: 'boolean' },
         interactions: { type: 'string' },
@@ -97,6 +100,11 @@ const command: Command = {
     }
     const seed = numberFlag('seed', values.seed, 0, { integer: true, min: 0, max: 0xffffffff });
     const duration = numberFlag('duration', values.duration, 10, { integer: true, min: 1, max: 3600 });
+    const hi = values['sample-rate-hi'];
+    const sampleRateHi =
+      hi === undefined
+        ? undefined
+        : numberFlag('sample-rate-hi', hi, 0, { integer: true, min: 8000, max: 192000 });
     const offBoundary = numberFlag('off-boundary', values['off-boundary'], 0, { min: 0, max: 1 });
     const out = values.out;
     const existing = await stat(out).catch(() => null);
@@ -112,6 +120,7 @@ const command: Command = {
         clips,
         out,
         duration,
+        sampleRateHi,
         offBoundary,
         singleAnnotation: values['single-annotation'] ?? false,
         interactions,
@@ -124,7 +133,7 @@ const command: Command = {
       return 0;
     } catch (err) {
       progress.finish('failed');
-      if (err instanceof Mp4Error) throw new CliError(err.message, 1);
+      if (err instanceof Mp4Error || err instanceof FfmpegNotFoundError) throw new CliError(err.message, 1);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS' || code === 'ENOSPC') {
         throw new CliError(`cannot write to '${out}': ${(err as Error).message}`, 1);

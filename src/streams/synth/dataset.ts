@@ -10,7 +10,7 @@ import {
   valorPseudoLabelPaths,
   type LlpSplit,
 } from '../../train/data/llp.js';
-import type { FfmpegBinary } from '../ffmpeg/locate.js';
+import { locateFfmpeg, type FfmpegBinary } from '../ffmpeg/locate.js';
 import { resolveOptions, SynthClip, type SynthOptions } from './clip.js';
 import { interactionGraph } from './interactions.js';
 import { writeMp4 } from './mp4.js';
@@ -42,6 +42,7 @@ export interface DatasetSummary {
 
 export async function writeDataset(o: DatasetOptions): Promise<DatasetSummary> {
   const options = resolveOptions(o);
+  const ffmpeg = o.mp4 ? (o.ffmpeg ?? (await locateFfmpeg())) : undefined; // fail before writing anything
   await mkdir(o.out, { recursive: true });
   const files: string[] = [];
   const weak: { filename: string; labels: string[] }[] = [];
@@ -68,7 +69,7 @@ export async function writeDataset(o: DatasetOptions): Promise<DatasetSummary> {
       }
       if (o.mp4) {
         await mkdir(path.join(o.out, 'video'), { recursive: true });
-        await writeMp4(clip, path.join(o.out, 'video', `${clip.name}.mp4`), o.ffmpeg);
+        await writeMp4(clip, path.join(o.out, 'video', `${clip.name}.mp4`), ffmpeg);
       }
       o.onClip?.(i + 1);
     }
