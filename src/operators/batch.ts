@@ -80,12 +80,18 @@ export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): Ope
         return items;
       };
 
+      // Batches that complete synchronously call pump from inside pump; the outer loop carries on
+      // instead, so a long backlog cannot grow the call stack.
+      let pumping = false;
       const pump = () => {
+        if (pumping) return;
+        pumping = true;
         while (work.active < concurrency && !subscriber.closed) {
           if (full.length > 0) start(full.shift()!);
           else if (collecting.length > 0 && (due || sourceDone)) start(takeCollecting());
           else break;
         }
+        pumping = false;
         if (sourceDone && work.active === 0 && full.length === 0 && collecting.length === 0) {
           subscriber.complete();
         }

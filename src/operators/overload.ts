@@ -51,7 +51,12 @@ export function overload<I, O>(
 
       const backlogChanged = () => options.onBacklog?.(waiting.length);
 
+      // Jobs that complete synchronously call pump from inside pump; the outer loop carries on
+      // instead, so a long backlog cannot grow the call stack.
+      let pumping = false;
       const pump = () => {
+        if (pumping) return;
+        pumping = true;
         while (work.active < concurrency && waiting.length > 0 && !subscriber.closed) {
           const item = waiting.shift()!;
           backlogChanged();
@@ -61,6 +66,7 @@ export function overload<I, O>(
             pump,
           );
         }
+        pumping = false;
         if (sourceDone && work.active === 0 && waiting.length === 0) subscriber.complete();
       };
 

@@ -29,7 +29,7 @@ function recorder(latency = 0) {
   return { batches, run };
 }
 
-describe('batch operator (virtual time)', () => {
+describe('batch operator', () => {
   it('cuts a batch as soon as maxBatch items are waiting', () => {
     scheduler().run(({ cold, expectObservable, flush }) => {
       const { batches, run } = recorder();
@@ -118,6 +118,20 @@ describe('batch operator (virtual time)', () => {
     const run = async (items: number[]) => items.map((n) => n * 2);
     const out = await lastValueFrom(from([1, 2, 3, 4, 5]).pipe(batch(run, { maxBatch: 2 }), toArray()));
     expect(out).toEqual([2, 4, 6, 8, 10]);
+  });
+
+  it('works through a long backlog of synchronous batches without growing the stack', async () => {
+    const n = 20_000;
+    let first = true;
+    const run = (items: number[]) => {
+      if (!first) return of(items);
+      first = false;
+      return timer(1).pipe(map(() => items));
+    };
+    const out = await lastValueFrom(
+      from(Array.from({ length: n }, (_, i) => i)).pipe(batch(run, { maxBatch: 1 }), toArray()),
+    );
+    expect(out).toHaveLength(n);
   });
 
   it('rejects bad options with the allowed range', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
-import { delay, from, interval, lastValueFrom, of, take, tap, throwError, toArray } from 'rxjs';
+import { delay, from, interval, lastValueFrom, map, of, take, tap, throwError, timer, toArray } from 'rxjs';
 import { overload } from '../../src/operators/overload.js';
 
 function scheduler() {
@@ -9,7 +9,7 @@ function scheduler() {
 
 const slowUpper = (ms: number) => (s: string) => of(s.toUpperCase()).pipe(delay(ms));
 
-describe('overload (virtual time)', () => {
+describe('overload', () => {
   it('drops the oldest waiting items when inference falls behind, and counts them', () => {
     scheduler().run(({ cold, expectObservable, flush }) => {
       const dropped: string[] = [];
@@ -100,6 +100,20 @@ describe('overload (virtual time)', () => {
       ),
     );
     expect(out).toEqual([10, 20, 30]);
+  });
+
+  it('works through a long backlog of synchronous jobs without growing the stack', async () => {
+    const n = 20_000;
+    // The first job is asynchronous, so everything else queues up behind it; the rest finish at once.
+    const project = (i: number) => (i === 0 ? timer(1).pipe(map(() => i)) : of(i));
+    const out = await lastValueFrom(
+      from(Array.from({ length: n }, (_, i) => i)).pipe(
+        overload(project, { mode: 'process-all' }),
+        toArray(),
+      ),
+    );
+    expect(out).toHaveLength(n);
+    expect(out[n - 1]).toBe(n - 1);
   });
 
   it('rejects bad options with the allowed values', () => {
