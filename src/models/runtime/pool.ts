@@ -158,7 +158,7 @@ export class InferencePool {
   run(model: string, feeds: TensorMap): Promise<TensorMap> {
     if (this.closing) return Promise.reject(new PoolError('inference pool is closed'));
     if (this.broken) return Promise.reject(this.broken);
-    if (!(model in this.init.models)) {
+    if (!Object.hasOwn(this.init.models, model)) {
       return Promise.reject(
         new PoolError(`inference pool: no model named '${model}' (models: ${Object.keys(this.init.models).join(', ')})`),
       );

@@ -60,6 +60,7 @@ describe('InferencePool', () => {
 
   it('reports bad requests clearly and keeps serving', async () => {
     await expect(pool.run('nope', {})).rejects.toThrow(/no model named 'nope' \(models: double, twoWay\)/);
+    await expect(pool.run('constructor', {})).rejects.toThrow(/no model named 'constructor'/);
     await expect(pool.run('double', { x: x([1, 2, 3], 1) })).rejects.toThrow(/inference failed: model 'double'/);
     await expect(pool.run('double', { wrong: x([1, 2, 3, 4], 1) })).rejects.toThrow(/model 'double'/);
     const { y } = await pool.run('double', { x: x([1, 2, 3, 4], 1) });
