@@ -49,6 +49,9 @@ export async function exportModel(
       inputs: g.inputs.map((t) => spec(t)),
       outputs: g.outputs.map((o) => spec(o.tensor, o.name)),
       ...opts.manifest,
+      ...(opts.manifest.provenance
+        ? { provenance: { sha256Source: 'export', ...opts.manifest.provenance } }
+        : {}),
     },
     `${train.name} manifest`,
   );

@@ -48,6 +48,8 @@ const cases: Case[] = [
   ['ReduceSum keepdims', (g) => g.reduceSum(p(g, 'a', [2, 3]), [1], true)],
   ['ReduceMean', (g) => g.reduceMean(p(g, 'a', [3, 4]), [1])],
   ['ReduceMax (max-pool)', (g) => g.reduceMax(p(g, 'a', [3, 4]), [0])],
+  ['ReduceMin', (g) => g.reduceMin(p(g, 'a', [3, 4]), [1])],
+  ['ReduceMax with ties', (g) => g.reduceMax(g.add(p(g, 'a', [2, 1]), g.constant([0, 0, 0, 0, 0, 0], [2, 3])), [1])],
   ['ReduceMax keepdims', (g) => g.reduceMax(p(g, 'a', [2, 5]), [1], true)],
 ];
 

@@ -56,6 +56,7 @@ describe('acceptance', () => {
     });
     expect(exported.manifest.inputs).toEqual([{ name: 'points', dtype: 'float32', shape: ['batch', 2] }]);
     expect(exported.manifest.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(exported.manifest.provenance?.sha256Source).toBe('export');
     const { session } = await openSession(exported.onnxPath, { providers: ['cpu'] });
     expect(session.inputNames).toEqual(['points']);
     const fresh = (await session.run(all)).logit.data as Float32Array;

@@ -66,6 +66,17 @@ function unreduce(c: RuleContext, dy: Tensor, x: Tensor): Tensor {
   return c.g.expandLike(keep ? dy : c.g.unsqueeze(dy, axes), x);
 }
 
+/** ReduceMax/ReduceMin: the gradient goes to the extreme elements; ties share it equally. */
+function extremumGradient(c: RuleContext): Tensor {
+  const { g, inputs: [x], outputs: [y] } = c;
+  const keep = attrInt(c, 'keepdims') !== 0;
+  const axes = constInput(c, 1);
+  const yk = keep ? y : g.unsqueeze(y, axes);
+  const hits = g.cast(g.equal(x!, yk), x!.dtype);
+  const share = g.div(hits, g.reduceSum(hits, axes, true));
+  return g.mul(share, unreduce(c, c.dys[0]!, x!));
+}
+
 export const RULES: Record<string, Rule> = {
   Identity: ({ dys }) => [dys[0]],
   Add: ({ g, inputs: [a, b], dys: [dy] }) => [reduceTo(g, dy!, a!), reduceTo(g, dy!, b!)],
@@ -190,14 +201,6 @@ export const RULES: Record<string, Rule> = {
     if (count !== undefined) return [g.mul(spread, 1 / count)];
     return [g.mul(spread, g.div(g.cast(g.sizeOf(y), dy!.dtype), g.cast(g.sizeOf(x!), dy!.dtype)))];
   },
-  ReduceMax: (c) => {
-    // Ties share the gradient equally, so the rule matches the subgradient finite differences see.
-    const { g, inputs: [x], outputs: [y] } = c;
-    const keep = attrInt(c, 'keepdims') !== 0;
-    const axes = constInput(c, 1);
-    const yk = keep ? y : g.unsqueeze(y, axes);
-    const hits = g.cast(g.equal(x!, yk), x!.dtype);
-    const share = g.div(hits, g.reduceSum(hits, axes, true));
-    return [g.mul(share, unreduce(c, c.dys[0]!, x!))];
-  },
+  ReduceMax: (c) => [extremumGradient(c)],
+  ReduceMin: (c) => [extremumGradient(c)],
 };

@@ -121,6 +121,7 @@ export class Graph {
   private readonly constCache = new Map<string, Tensor>();
   private readonly scopes: string[] = [];
   private counter = 0;
+  private reusing = 0;
 
   constructor(opts: GraphOptions = {}) {
     this.name = opts.name ?? 'graph';
@@ -169,9 +170,29 @@ export class Graph {
     return t;
   }
 
+  /**
+   * Runs `fn` so that parameters it declares under names that already exist are reused instead of
+   * created (weight sharing, e.g. one layer applied to both modalities). Shapes must agree.
+   */
+  reuse<T>(fn: () => T): T {
+    this.reusing++;
+    try {
+      return fn();
+    } finally {
+      this.reusing--;
+    }
+  }
+
   /** A named parameter (initializer) under the current scope, e.g. 'layers.0.attn.q.weight'. */
   param(name: string, shape: number[], init: Init, opts: { trainable?: boolean } = {}): Tensor {
     const full = this.qualify(name);
+    const existing = this.reusing > 0 ? this.initializers.get(full) : undefined;
+    if (existing) {
+      if (existing.shape.join(',') !== shape.join(',')) {
+        throw new ShapeError(this.scopePath(), `shared parameter '${full}' is [${existing.shape}], requested [${shape}]`);
+      }
+      return this.tensor(full);
+    }
     const data = this.initialData(full, shape, init);
     const t = this.register(full, this.float, shape);
     this.initializers.set(full, { name: full, dtype: this.float, shape, data, trainable: opts.trainable ?? true });
@@ -557,6 +578,9 @@ export class Graph {
   }
   reduceMax(x: Tensor, axes: number[], keepdims = false): Tensor {
     return this.reduce('ReduceMax', x, axes, keepdims);
+  }
+  reduceMin(x: Tensor, axes: number[], keepdims = false): Tensor {
+    return this.reduce('ReduceMin', x, axes, keepdims);
   }
   /** Sum over all axes to a scalar. */
   sumAll(x: Tensor): Tensor {
