@@ -105,6 +105,8 @@ export interface HelloMessage extends Envelope {
   oldestSeq: number | null;
   heartbeatMs: number;
   maxBufferedBytes: number;
+  /** The last `status` message of each configured stream that has had one. */
+  states: StatusMessage[];
 }
 
 export interface Subscription {

@@ -57,6 +57,21 @@ const subscriptionFields: Schema = {
 
 const classProbabilities: Schema = { type: 'array', items: probability };
 
+const statusSchema = serverMessage(
+  'status',
+  'A stream changed state',
+  {
+    state: { enum: ['starting', 'up', 'down', 'reconnecting', 'ended'] },
+    reason: { type: 'string' },
+    restarts: count,
+    dropped: count,
+  },
+  ['state', 'restarts', 'dropped'],
+  true,
+);
+/** The status schema without its identity, to nest in hello.states. */
+const { $schema: _s, $id: _i, ...nestedStatus } = statusSchema;
+
 export const serverSchemas: Record<string, Schema> = {
   hello: serverMessage(
     'hello',
@@ -70,8 +85,19 @@ export const serverSchemas: Record<string, Schema> = {
       oldestSeq: { type: ['integer', 'null'], minimum: 1 },
       heartbeatMs: { type: 'integer', minimum: 1 },
       maxBufferedBytes: { type: 'integer', minimum: 1 },
+      states: { type: 'array', items: nestedStatus },
     },
-    ['v', 'instance', 'streams', 'classes', 'types', 'oldestSeq', 'heartbeatMs', 'maxBufferedBytes'],
+    [
+      'v',
+      'instance',
+      'streams',
+      'classes',
+      'types',
+      'oldestSeq',
+      'heartbeatMs',
+      'maxBufferedBytes',
+      'states',
+    ],
     false,
   ),
   subscribed: serverMessage(
@@ -152,18 +178,7 @@ export const serverSchemas: Record<string, Schema> = {
     ['index', 'modality', 'vector'],
     true,
   ),
-  status: serverMessage(
-    'status',
-    'A stream changed state',
-    {
-      state: { enum: ['starting', 'up', 'down', 'reconnecting', 'ended'] },
-      reason: { type: 'string' },
-      restarts: count,
-      dropped: count,
-    },
-    ['state', 'restarts', 'dropped'],
-    true,
-  ),
+  status: statusSchema,
   dropped: serverMessage(
     'dropped',
     'Messages this connection will never receive',

@@ -18,6 +18,7 @@ import {
   type DroppedMessage,
   type ErrorMessage,
   type HelloMessage,
+  type StatusMessage,
   type Publishable,
   type SubscribedMessage,
   type Subscription,
@@ -105,6 +106,8 @@ export class EventServer {
   private readonly buffer: ResumeBuffer;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
+  /** Last status message per stream, for hello: a new client learns every stream's state at once. */
+  private readonly lastStatus = new Map<string, StatusMessage>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.handleUpgrade(req, socket, head);
@@ -161,6 +164,7 @@ export class EventServer {
       throw new RangeError(`${msg.type} message of ${data.length} bytes exceeds maxMessageBytes`);
     }
     this.seq = seq;
+    if (msg.type === 'status') this.lastStatus.set(msg.stream, { seq, ...msg });
     for (const lost of this.buffer.push({ seq, key: filterKey(msg), data })) this.recordLoss(lost);
     for (const c of this.connections) this.pump(c);
     const metrics = this.opts.metrics;
@@ -274,8 +278,15 @@ export class EventServer {
       oldestSeq: this.buffer.oldestSeq ?? null,
       heartbeatMs: this.opts.heartbeatMs,
       maxBufferedBytes: this.opts.maxBufferedBytes,
+      states: this.currentStates(streams),
     };
     this.sendControl(c, hello);
+  }
+
+  /** Last statuses of the configured streams; forgets removed ones, so the map stays bounded. */
+  private currentStates(streams: string[]): StatusMessage[] {
+    for (const name of this.lastStatus.keys()) if (!streams.includes(name)) this.lastStatus.delete(name);
+    return [...this.lastStatus.values()];
   }
 
   private receive(c: Connection, data: RawData, isBinary: boolean): void {

@@ -92,6 +92,13 @@ describe('WebSocket API v1', () => {
       vector: [0.1, -0.2, 0.3],
     });
     await c.next((m) => m.type === 'embedding');
+    // A later client learns the current state of each stream from hello.
+    const late = await client();
+    expect(late.received[0]).toMatchObject({
+      states: [{ seq: 4, type: 'status', stream: 'cam1', state: 'reconnecting' }],
+    });
+    await server.streams.remove('cam1');
+    expect((await client()).received[0]).toMatchObject({ streams: [], states: [] });
     const data = c.data();
     expect(data.map((m) => m.type)).toEqual(['segment', 'event', 'status', 'localization', 'embedding']);
     expect(seqs(data)).toEqual([2, 3, 4, 5, 6]);
