@@ -15,10 +15,12 @@ function fft(re: Float64Array, im: Float64Array): void {
   }
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (-2 * Math.PI) / len;
+    const cos = Float64Array.from({ length: len / 2 }, (_, k) => Math.cos(ang * k));
+    const sin = Float64Array.from({ length: len / 2 }, (_, k) => Math.sin(ang * k));
     for (let i = 0; i < n; i += len) {
       for (let k = 0; k < len / 2; k++) {
-        const wr = Math.cos(ang * k);
-        const wi = Math.sin(ang * k);
+        const wr = cos[k];
+        const wi = sin[k];
         const ar = re[i + k + len / 2] * wr - im[i + k + len / 2] * wi;
         const ai = re[i + k + len / 2] * wi + im[i + k + len / 2] * wr;
         re[i + k + len / 2] = re[i + k] - ar;
@@ -30,19 +32,26 @@ function fft(re: Float64Array, im: Float64Array): void {
   }
 }
 
-/** RMS of the part of `pcm` between `lo` and `hi` Hz (Parseval over the FFT bins in the band). */
-export function bandRms(pcm: Float32Array, sampleRate: number, lo: number, hi: number): number {
+/** RMS of the part of `pcm` in each band [edges[i], edges[i+1]) Hz (Parseval over one FFT). */
+export function bandRmsAll(pcm: Float32Array, sampleRate: number, edges: readonly number[]): number[] {
   let n = 1;
   while (n < pcm.length) n <<= 1;
   const re = new Float64Array(n);
   const im = new Float64Array(n);
   re.set(pcm);
   fft(re, im);
-  let power = 0;
-  for (let k = Math.ceil((lo * n) / sampleRate); k <= Math.floor((hi * n) / sampleRate) && k < n / 2; k++) {
-    power += 2 * (re[k] * re[k] + im[k] * im[k]);
-  }
-  return Math.sqrt(power / n / pcm.length);
+  return edges.slice(0, -1).map((lo, b) => {
+    let power = 0;
+    const top = Math.min(Math.floor((edges[b + 1] * n) / sampleRate), n / 2 - 1);
+    for (let k = Math.ceil((lo * n) / sampleRate); k <= top; k++)
+      power += 2 * (re[k] * re[k] + im[k] * im[k]);
+    return Math.sqrt(power / n / pcm.length);
+  });
+}
+
+/** RMS of the part of `pcm` between `lo` and `hi` Hz. */
+export function bandRms(pcm: Float32Array, sampleRate: number, lo: number, hi: number): number {
+  return bandRmsAll(pcm, sampleRate, [lo, hi])[0];
 }
 
 /** Fraction of the pixels of `box` (or of the whole frame outside it) within `tol` of a colour. */
