@@ -71,6 +71,17 @@ describe('graph builder + onnxruntime', () => {
     expect(encodeModel(decoded)).toEqual(withExtra);
   });
 
+  it('reports malformed protobuf and non-ONNX content precisely', () => {
+    expect(() => decodeModel(Uint8Array.from([0x08]))).toThrow(/truncated varint/);
+    expect(() => decodeModel(Uint8Array.from([0x08, 0x08]))).toThrow(/it has no graph/);
+    expect(() => decodeModel(Uint8Array.from([0x3a, 0x05, 0x0a]))).toThrow(/needs 5 bytes but only 1 remain/);
+    expect(() => decodeModel(Uint8Array.from([0x0b]))).toThrow(/unsupported wire type 3/);
+    expect(() => decodeModel(Uint8Array.from([0x08, ...new Array(11).fill(0xff)]))).toThrow(/varint longer than 10 bytes/);
+    const m = linearGraph().toModel();
+    const w = m.graph.initializers.find((t) => t.name === 'head.weight')!;
+    expect(() => tensorData({ ...w, raw: w.raw!.subarray(0, 8) })).toThrow(/raw_data has 8 bytes, expected 24/);
+  });
+
   it('runs opset-18 HannWindow, STFT and MelWeightMatrix', async () => {
     const g = new Graph();
     const pcm = g.input('pcm', 'float32', ['batch', 1600, 1]);
