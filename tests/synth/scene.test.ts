@@ -244,6 +244,19 @@ describe('options', () => {
       [{ seed: 1, offBoundary: 2 }, /'offBoundary' must be a probability/],
       [{ seed: 1, pseudoNoise: { miss: -0.1 } }, /'pseudoNoise.miss' must be a probability/],
       [{ seed: 1, sampleRateHi: 1000 }, /'sampleRateHi'/],
+      [{ seed: 1, knobs: { events: [3, 1] } }, /knob 'events' must be \[lo, hi\] with 0 <= lo <= hi <= 10/],
+      [
+        { seed: 1, knobs: { audioOnly: 0.7, visualOnly: 0.5 } },
+        /knob 'visualOnly' must be a number in \[0, 0.3/,
+      ],
+      [{ seed: 1, knobs: { pixelNoise: 40 } }, /knob 'pixelNoise' must be an integer in \[0, 16\]/],
+      [{ seed: 1, knobs: { scale: [0, 1] } }, /knob 'scale'/],
+      [{ seed: 1, knobs: { clutter: -1 } }, /knob 'clutter'/],
+      [{ seed: 1, knobs: { loudnessDb: [Number.NaN, 0] } }, /knob 'loudnessDb'/],
+      [
+        { seed: 1, interactions: [{ from: 'Car', when: 'seen' as never, to: 'Dog', then: 'audio', p: 1 }] },
+        /entry 0: 'when'/,
+      ],
     ];
     for (const [options, message] of cases) expect(() => resolveOptions(options)).toThrow(message);
   });

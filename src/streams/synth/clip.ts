@@ -7,8 +7,8 @@ import { renderAudio } from './audio.js';
 import { HEADROOM } from './canvas.js';
 import { SYNTH_CLASS_NAMES } from './classes/index.js';
 import { renderBackground, renderFrame } from './frame.js';
-import { DEFAULT_INTERACTIONS, type Interaction } from './interactions.js';
-import { PRESETS, isPresetName, type Knobs, type PresetName } from './presets.js';
+import { DEFAULT_INTERACTIONS, parseInteractions, type Interaction } from './interactions.js';
+import { PRESETS, checkKnobs, isPresetName, type Knobs, type PresetName } from './presets.js';
 import { DEFAULT_PSEUDO_NOISE, pseudoLabels, type PseudoNoise } from './pseudo.js';
 import { FRAME_HEIGHT, FRAME_WIDTH, sampleScene, type Scene } from './scene.js';
 import { sceneTruth, type ClipTruth } from './truth.js';
@@ -64,10 +64,7 @@ export function resolveOptions(o: SynthOptions): ResolvedOptions {
   if (unknown !== undefined || classes.length === 0) {
     throw new RangeError(`SynthAV classes must be a non-empty subset of ${SYNTH_CLASS_NAMES.join(', ')}`);
   }
-  const knobs = { ...PRESETS[preset], ...o.knobs };
-  if (!(knobs.pixelNoise >= 0 && knobs.pixelNoise <= HEADROOM)) {
-    throw new RangeError(`SynthAV knob 'pixelNoise' must be in [0, ${HEADROOM}], got ${knobs.pixelNoise}`);
-  }
+  const knobs = checkKnobs({ ...PRESETS[preset], ...o.knobs }, HEADROOM);
   const pseudoNoise = { ...DEFAULT_PSEUDO_NOISE, ...o.pseudoNoise };
   for (const [k, v] of Object.entries(pseudoNoise)) prob(`pseudoNoise.${k}`, v);
   return {
@@ -79,7 +76,11 @@ export function resolveOptions(o: SynthOptions): ResolvedOptions {
     fps: int('fps', o.fps ?? 8, 1, 60),
     sampleRate: int('sampleRate', o.sampleRate ?? 16000, 8000, 192000),
     sampleRateHi: o.sampleRateHi === undefined ? null : int('sampleRateHi', o.sampleRateHi, 8000, 192000),
-    interactions: o.interactions ?? DEFAULT_INTERACTIONS,
+    interactions: parseInteractions(
+      o.interactions ?? DEFAULT_INTERACTIONS,
+      SYNTH_CLASS_NAMES,
+      'SynthAV interactions',
+    ),
     offBoundary: prob('offBoundary', o.offBoundary ?? 0),
     singleAnnotation: o.singleAnnotation ?? false,
     classes,

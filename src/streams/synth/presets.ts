@@ -71,3 +71,37 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Knobs>>> = {
 export function isPresetName(name: string): name is PresetName {
   return Object.hasOwn(PRESETS, name);
 }
+
+/** Rejects knob values the generator cannot honour, naming the knob. */
+export function checkKnobs(k: Knobs, maxPixelNoise: number): Knobs {
+  const fail = (name: string, want: string, got: unknown): never => {
+    throw new RangeError(`SynthAV knob '${name}' must be ${want}, got ${JSON.stringify(got)}`);
+  };
+  const range = (
+    name: keyof Knobs,
+    [lo, hi]: [number, number],
+    min: number,
+    max: number,
+    integer = false,
+  ) => {
+    const ok = (v: number) => Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v));
+    if (!ok(lo) || !ok(hi) || lo > hi) fail(name, `[lo, hi] with ${min} <= lo <= hi <= ${max}`, k[name]);
+  };
+  const scalar = (name: keyof Knobs, v: number, min: number, max: number, integer = false) => {
+    if (!(v >= min && v <= max) || (integer && !Number.isInteger(v))) {
+      fail(name, `${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`, v);
+    }
+  };
+  range('events', k.events, 0, 10, true);
+  scalar('audioOnly', k.audioOnly, 0, 1);
+  scalar('visualOnly', k.visualOnly, 0, 1 - k.audioOnly);
+  range('loudnessDb', k.loudnessDb, -60, 20);
+  scalar('audioNoise', k.audioNoise, 0, 1);
+  scalar('clutter', k.clutter, 0, 1000, true);
+  scalar('clutterSaturation', k.clutterSaturation, 0, 1);
+  scalar('pixelNoise', k.pixelNoise, 0, maxPixelNoise, true);
+  range('scale', k.scale, 0.05, 2);
+  scalar('drift', k.drift, 0, 1000);
+  range('drive', k.drive, 0, 1000);
+  return k;
+}
