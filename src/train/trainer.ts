@@ -118,6 +118,7 @@ export class Trainer {
     readonly graph: TrainingStep,
     private readonly session: ort.InferenceSession,
     private readonly inference: ort.InferenceSession,
+    private readonly inferenceInputs: Tensor[],
     private readonly values: Values,
     private rng: Rng,
   ) {}
@@ -144,7 +145,15 @@ export class Trainer {
           : new (p.data.constructor as new (n: number) => TypedData)(p.data.length);
       values.set(s.name, ortTensor(p.dtype, data, p.shape));
     }
-    return new Trainer(spec, graph, session, inference, values, new Rng(opts.seed ?? 0));
+    return new Trainer(
+      spec,
+      graph,
+      session,
+      inference,
+      inferenceGraph.inputs,
+      values,
+      new Rng(opts.seed ?? 0),
+    );
   }
 
   /** Rebuilds the trainer for `spec` and restores a checkpoint written by fit(). */
@@ -214,6 +223,7 @@ export class Trainer {
     feeds: Record<string, ort.Tensor>,
     which: 'current' | 'ema' | 'best' = 'current',
   ): Promise<ort.InferenceSession.ReturnType> {
+    bindSymbols(this.inferenceInputs, feeds, 'predict');
     const params = which === 'current' ? undefined : this.parameters(which);
     const all: Record<string, ort.Tensor> = {};
     for (const name of this.inference.inputNames) {
@@ -229,7 +239,7 @@ export class Trainer {
 
   /** One optimisation step on a batch; returns the loss terms. Parameters change only if all are finite. */
   async trainStep(batch: Record<string, ort.Tensor>, lr: number): Promise<Record<string, number>> {
-    const bindings = bindSymbols(this.graph.batchInputs, batch);
+    const bindings = bindSymbols(this.graph.batchInputs, batch, 'batch');
     const float = this.graph.graph.float;
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of this.graph.batchInputs) feeds[t.name] = batch[t.name];
@@ -337,28 +347,33 @@ export class Trainer {
   }
 }
 
-/** Binds symbolic dims of the batch inputs to the fed sizes, checking dtypes and fixed dims. */
-function bindSymbols(inputs: Tensor[], batch: Record<string, ort.Tensor>): Record<string, number> {
+/**
+ * Binds symbolic dims of the inputs to the fed sizes, checking presence, dtypes and fixed dims;
+ * `what` ('batch' or 'predict') prefixes the messages.
+ */
+function bindSymbols(
+  inputs: Tensor[],
+  feeds: Record<string, ort.Tensor>,
+  what: string,
+): Record<string, number> {
   const bindings: Record<string, number> = {};
   for (const t of inputs) {
-    const feed = batch[t.name];
-    if (!feed)
-      throw new TrainingError(
-        `the batch has no '${t.name}' (it has: ${Object.keys(batch).join(', ') || 'nothing'})`,
-      );
+    const feed = feeds[t.name];
+    const given = Object.keys(feeds).join(', ') || 'nothing';
+    if (!feed) throw new TrainingError(`${what}: no input '${t.name}' (given: ${given})`);
     if (feed.type !== t.dtype)
-      throw new TrainingError(`batch input '${t.name}' must be ${t.dtype}, got ${feed.type}`);
-    if (feed.dims.length !== t.rank)
-      throw new TrainingError(`batch input '${t.name}' must have shape [${t.shape}], got [${feed.dims}]`);
+      throw new TrainingError(`${what}: input '${t.name}' must be ${t.dtype}, got ${feed.type}`);
+    const badShape = () =>
+      new TrainingError(`${what}: input '${t.name}' must have shape [${t.shape}], got [${feed.dims}]`);
+    if (feed.dims.length !== t.rank) throw badShape();
     t.shape.forEach((d, i) => {
       const got = feed.dims[i];
       if (typeof d === 'number') {
-        if (d !== got)
-          throw new TrainingError(`batch input '${t.name}' must have shape [${t.shape}], got [${feed.dims}]`);
+        if (d !== got) throw badShape();
       } else if (!d.includes('*')) {
         if (bindings[d] !== undefined && bindings[d] !== got) {
           throw new TrainingError(
-            `dimension '${d}' is ${bindings[d]} in one batch input but ${got} in '${t.name}'`,
+            `${what}: dimension '${d}' is ${bindings[d]} in one input but ${got} in '${t.name}'`,
           );
         }
         bindings[d] = got;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Graph, ShapeError } from '../../src/models/onnx/builder.js';
 import { decodeModel, encodeModel, tensorData } from '../../src/models/onnx/proto.js';
+import { modelSignature } from '../../src/models/onnx/signature.js';
 import { ModelFileError, cudaLibraryMissing, openSession, ortTensor } from '../../src/models/session.js';
 
 function linearGraph(float: 'float32' | 'float64' = 'float32'): Graph {
@@ -56,6 +57,18 @@ describe('graph builder + onnxruntime', () => {
     const w = decoded.graph.initializers.find((t) => t.name === 'head.weight')!;
     expect(Array.from(tensorData(w) as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(decoded.graph.nodes.map((n) => n.opType)).toEqual(['MatMul', 'Add', 'Sigmoid', 'Identity']);
+  });
+
+  it('reads a model’s signature, leaving out weights listed as inputs', () => {
+    const m = linearGraph().toModel();
+    // Older exporters also list initializers as graph inputs.
+    m.graph.inputs.push({ name: 'head.weight', elemType: 1, shape: [3, 2] });
+    expect(modelSignature(decodeModel(encodeModel(m)))).toEqual({
+      irVersion: 8,
+      opset: 18,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3] }],
+      outputs: [{ name: 'prob', dtype: 'float32', shape: ['batch', 2] }],
+    });
   });
 
   it('keeps fields it does not model when re-encoding', () => {

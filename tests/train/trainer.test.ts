@@ -205,16 +205,22 @@ describe('trainer', () => {
   it('rejects bad batches with messages naming the input', async () => {
     const t = await Trainer.create(stateful);
     const good = data.batch([0, 1]);
-    await expect(t.trainStep({ points: good.points }, 0.1)).rejects.toThrow(/the batch has no 'label'/);
+    await expect(t.trainStep({ points: good.points }, 0.1)).rejects.toThrow(
+      /batch: no input 'label' \(given: points\)/,
+    );
     await expect(
       t.trainStep({ ...good, points: ortTensor('float64', new Float64Array(4), [2, 2]) }, 0.1),
-    ).rejects.toThrow(/'points' must be float32, got float64/);
+    ).rejects.toThrow(/batch: input 'points' must be float32, got float64/);
     await expect(
       t.trainStep({ ...good, points: ortTensor('float32', new Float32Array(6), [2, 3]) }, 0.1),
     ).rejects.toThrow(/'points' must have shape \[batch,2\], got \[2,3\]/);
     await expect(
       t.trainStep({ ...good, label: ortTensor('float32', new Float32Array(3), [3]) }, 0.1),
-    ).rejects.toThrow(/dimension 'batch' is 2 in one batch input but 3 in 'label'/);
+    ).rejects.toThrow(/batch: dimension 'batch' is 2 in one input but 3 in 'label'/);
+    await expect(t.predict({ points: ortTensor('float32', new Float32Array(3), [1, 3]) })).rejects.toThrow(
+      /predict: input 'points' must have shape \[batch,2\], got \[1,3\]/,
+    );
+    await expect(t.predict({})).rejects.toThrow(/predict: no input 'points'/);
     await expect(t.fit(data, { ...fitOpts, epochs: 1, batchSize: 0 })).rejects.toThrow(
       /batchSize must be >= 1/,
     );
