@@ -5,18 +5,28 @@
 //     stream both configurations are the same; that row shows the noise level.
 //  2. Event-loop freedom: an encoder-sized model run on the main thread (onnxruntime-node directly)
 //     against the worker pool, measured as the main thread's event-loop delay (p99 and max).
+//  3. Pool shape: the bundled DSP encoders through the encode operator with 1 x 1, 1 x 2 and 2 x 1
+//     workers x intra-op threads, against 1 x 1 (the evidence for the default).
 // The head is LINK-sized: per modality [B, 10, 512] -> 512 -> ReLU -> 25 classes -> sigmoid.
 // Medians of RUNS repetitions. Usage: npm run bench:inference [-- --runs N]
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../src/models/onnx/builder.js';
 import { InferencePool } from '../src/models/runtime/pool.js';
+import {
+  VISUAL_ENCODER,
+  buildDspAudioEncoder,
+  buildDspVisualEncoder,
+  dspAudioEncoder,
+  dspVisualEncoder,
+} from '../src/models/encoders/index.js';
 import { createSharedBatcher } from '../src/operators/batch.js';
+import { encode } from '../src/operators/encode.js';
 import { onnxWindowHead } from '../src/operators/onnxHead.js';
 import type { FeatureWindow } from '../src/operators/window.js';
-import type { Features } from '../src/types.js';
+import type { Features, Segment } from '../src/types.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
@@ -28,6 +38,7 @@ const WINDOWS = 640;
 const HIDDEN = 4096;
 const CALLS = 20;
 const PACE_MS = 100;
+const SHAPE_SEGMENTS = 32;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -107,6 +118,29 @@ async function streams(
   const ms = performance.now() - started;
   shared.close();
   return { ms: ms / WINDOWS, batch: sizes.reduce((a, b) => a + b, 0) / sizes.length };
+}
+
+/** One-second segments in the bundled encoders' input format, with varying content. */
+function dspSegments(): Segment[] {
+  const { width, height, fps } = VISUAL_ENCODER;
+  return Array.from({ length: SHAPE_SEGMENTS }, (_, k) => ({
+    stream: `cam${k % 4}`,
+    index: k >> 2,
+    t0: k >> 2,
+    t1: (k >> 2) + 1,
+    wallclock: 0,
+    audio: Float32Array.from(
+      { length: 16000 },
+      (_, i) => 0.3 * Math.sin((2 * Math.PI * (200 + 50 * k) * i) / 16000),
+    ),
+    frames: Array.from({ length: fps }, (_, f) =>
+      new Uint8Array(width * height * 3).fill((k * 31 + f * 7) % 256),
+    ),
+    sampleRate: 16000,
+    width,
+    height,
+    fps,
+  }));
 }
 
 /** Event-loop delay (ms) on the main thread while `work` runs. */
@@ -208,3 +242,41 @@ console.log(`\np99 event-loop delay, main thread / pool: ${(mainP99 / workerP99)
 
 await session.release();
 await pool.close();
+
+console.log(
+  `\n3. Pool shape on a ${availableParallelism()}-core machine: the bundled DSP encoders (audio + visual) on ` +
+    `${SHAPE_SEGMENTS} one-second segments through the encode operator (segments per second, higher is better)\n`,
+);
+console.log('| workers x intra-op threads | segments/s | vs 1 x 1 |');
+console.log('|---|---|---|');
+let single = 0;
+for (const [size, intraOpNumThreads] of [
+  [1, 1],
+  [1, 2],
+  [2, 1],
+]) {
+  const dsp = await InferencePool.create({
+    models: { audio: buildDspAudioEncoder(), visual: buildDspVisualEncoder() },
+    size,
+    intraOpNumThreads,
+    providers: ['cpu'],
+  });
+  const encoders = {
+    audio: dspAudioEncoder((feeds) => dsp.run('audio', feeds)),
+    visual: dspVisualEncoder((feeds) => dsp.run('visual', feeds)),
+  };
+  const once = async () => {
+    const t = performance.now();
+    await lastValueFrom(
+      from(dspSegments()).pipe(encode(encoders, { maxBatch: 4, concurrency: size }), toArray()),
+    );
+    return SHAPE_SEGMENTS / ((performance.now() - t) / 1000);
+  };
+  await once(); // warm-up
+  const rates: number[] = [];
+  for (let r = 0; r < RUNS; r++) rates.push(await once());
+  const rate = median(rates);
+  if (size === 1 && intraOpNumThreads === 1) single = rate;
+  console.log(`| ${size} x ${intraOpNumThreads} | ${rate.toFixed(1)} | ${(rate / single).toFixed(2)}x |`);
+  await dsp.close();
+}
