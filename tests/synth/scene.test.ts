@@ -259,5 +259,8 @@ describe('options', () => {
       ],
     ];
     for (const [options, message] of cases) expect(() => resolveOptions(options)).toThrow(message);
+    expect(() => synthClip({ seed: 1, duration: 3 }, 0).segment(3)).toThrow(
+      /has seconds 0\.\.2, asked for 3/,
+    );
   });
 });

@@ -158,7 +158,10 @@ export class SynthClip {
 
   /** Second k as a Segment; `stream`, `index` and `wallclock` let a source number it in a longer stream. */
   segment(k: number, identity: { stream?: string; index?: number; wallclock?: number } = {}): Segment {
-    const { sampleRate, sampleRateHi, fps } = this.options;
+    const { sampleRate, sampleRateHi, fps, duration } = this.options;
+    if (!Number.isInteger(k) || k < 0 || k >= duration) {
+      throw new RangeError(`SynthAV clip ${this.name} has seconds 0..${duration - 1}, asked for ${k}`);
+    }
     const index = identity.index ?? k;
     const hi =
       sampleRateHi === null ? null : this.audio(sampleRateHi).slice(k * sampleRateHi, (k + 1) * sampleRateHi);
