@@ -1,6 +1,6 @@
 // The bundled DSP visual encoder as an ONNX graph: the segment's 8 RGB24 frames at 224x224 ->
-// a 7x7 map of 8 descriptors per 32x32-pixel cell (colour, luminance, contrast, chroma, edge
-// energy, motion energy) and a pooled 35-d vector. No learned weights; the file is reproducible
+// a 7x7 map of 14 descriptors per 32x32-pixel cell (colour, luminance, contrast, chroma, edge
+// energy, motion energy, hue energies) and a pooled 73-d vector. No learned weights; the file is reproducible
 // from the repository. docs/models/encoders.md lists what each dimension means.
 //
 // Public API: buildDspVisualEncoder(opts) -> ONNX bytes; VISUAL_ENCODER (sizes, names, layouts).
@@ -20,8 +20,22 @@ export const WORK_SIZE = VISUAL_SIZE / POOL; // 56
 export const CELL = WORK_SIZE / GRID; // 8 working pixels = 32 input pixels
 
 /** Per-cell descriptors, in map order (the last axis of `visual_map`). */
-export const MAP_CHANNELS = ['red', 'green', 'blue', 'luma', 'contrast', 'chroma', 'edge', 'motion'] as const;
-export const MAP_DIM = MAP_CHANNELS.length;
+/** Hue directions (degrees) of the hue-energy channels, in the RGB chroma plane (0 = red). */
+export const HUES = [0, 60, 120, 180, 240, 300] as const;
+export const MAP_CHANNELS = [
+  'red',
+  'green',
+  'blue',
+  'luma',
+  'contrast',
+  'chroma',
+  'edge',
+  'motion',
+  ...HUES.map((h) => `hue_${h}` as const),
+] as const;
+export const MAP_DIM = MAP_CHANNELS.length; // 14
+const MOTION = MAP_CHANNELS.indexOf('motion');
+const CHROMA = MAP_CHANNELS.indexOf('chroma');
 
 /** `visual_features` layout: [name, first index, count]. */
 export const VISUAL_LAYOUT: readonly [string, number, number][] = [
@@ -29,16 +43,33 @@ export const VISUAL_LAYOUT: readonly [string, number, number][] = [
   ['cell_max', MAP_DIM, MAP_DIM],
   ['cell_std', 2 * MAP_DIM, MAP_DIM],
   ['motion_weighted', 3 * MAP_DIM, MAP_DIM],
-  ['frame_contrast', 4 * MAP_DIM, 1],
-  ['brightness_change', 4 * MAP_DIM + 1, 1],
-  ['motion_peak', 4 * MAP_DIM + 2, 1],
+  ['chroma_weighted', 4 * MAP_DIM, MAP_DIM],
+  ['frame_contrast', 5 * MAP_DIM, 1],
+  ['brightness_change', 5 * MAP_DIM + 1, 1],
+  ['motion_peak', 5 * MAP_DIM + 2, 1],
+  ['salient_colour', 5 * MAP_DIM + 3, 9],
+  ['moving_colour', 5 * MAP_DIM + 12, 9],
 ];
-export const VISUAL_FEATURES = 4 * MAP_DIM + 3; // 35
+/** Per-pixel descriptors pooled over the whole segment into `salient_colour` and `moving_colour`. */
+export const PIXEL_CHANNELS = ['red', 'green', 'blue', ...HUES.map((h) => `hue_${h}` as const)] as const;
+export const VISUAL_FEATURES = 5 * MAP_DIM + 3 + 2 * PIXEL_CHANNELS.length; // 91
+const PIXELS = VISUAL_FRAMES * WORK_SIZE * WORK_SIZE;
 
 /** ITU-R BT.601 luma weights. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
 /** Added to every cell's motion before motion-weighting, so a still segment weights cells equally. */
 export const MOTION_WEIGHT_FLOOR = 1e-4;
+/**
+ * Sharpness of the chroma-weighted pooling, softmax(CHROMA_SHARPNESS * chroma) over cells: a cell
+ * 0.2 more colourful than another gets e^4 = 55 times its weight, so the vector describes the most
+ * colourful object rather than the (usually larger, duller) background.
+ */
+export const CHROMA_SHARPNESS = 20;
+/**
+ * The same for single pixels: `salient_colour` averages the segment's pixels with weights
+ * softmax(20 x (max - min channel) / 255), the colour of its most colourful pixels.
+ */
+export const SALIENCE_SHARPNESS = 20;
 
 export const VISUAL_ENCODER = {
   input: 'frames',
@@ -59,7 +90,7 @@ export interface DspVisualOptions {
 
 /**
  * Builds the encoder: `frames` uint8 [batch, 8, 224, 224, 3] -> `visual_map` float32
- * [batch, 7, 7, 8] and `visual_features` float32 [batch, 35]. Values are in units of full scale
+ * [batch, 7, 7, 14] and `visual_features` float32 [batch, 73]. Values are in units of full scale
  * (pixel values / 255).
  */
 export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
@@ -69,27 +100,39 @@ export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
   const rgb = g.scope('downsample', () => downsample(g, frames)); // [B, F, 56, 56, 3], 0..255
   const luma = g.squeeze(g.matmul(rgb, g.constant(LUMA.map((w) => w / 255), [3, 1])), [4]); // [B, F, 56, 56], 0..1
 
-  const colour = g.scope('colour', () => g.mul(g.reduceMean(cellMean(g, rgb, true), [1]), 1 / 255)); // [B, 7, 7, 3]
-  const lumaStats = g.scope('luma', () => lumaStatistics(g, luma));
-  const chroma = g.scope('chroma', () => {
-    const range = g.sub(g.reduceMax(rgb, [4]), g.emit('ReduceMin', [rgb, g.ints([4])], { keepdims: 0 }, [{ dtype: 'float32', shape: ['batch', VISUAL_FRAMES, WORK_SIZE, WORK_SIZE] }])[0]);
-    return g.mul(g.reduceMean(cellMean(g, range), [1]), 1 / 255);
-  });
-  const edge = g.scope('edge', () => g.reduceMean(cellMean(g, gradientMagnitude(g, luma)), [1]));
-  const motionPerStep = g.scope('motion', () => {
+  const range = g.sub(g.reduceMax(rgb, [4]), reduceMin(g, rgb, 4)); // max - min channel, 0..255
+  const huePixels = g.scope('hue', () => hueEnergies(g, rgb)); // [B, F, 56, 56, 6]
+  const absDiff = g.scope('motion', () => {
     const next = g.slice(luma, [1], [VISUAL_FRAMES], [1]);
     const prev = g.slice(luma, [0], [VISUAL_FRAMES - 1], [1]);
-    return cellMean(g, g.abs(g.sub(next, prev))); // [B, 7 steps, 7, 7]
+    return g.abs(g.sub(next, prev)); // [B, F - 1, 56, 56]
   });
-  const motion = g.reduceMean(motionPerStep, [1]);
+  const overFrames = (t: Tensor) => g.reduceMean(t, [1]);
 
+  const lumaStats = g.scope('luma', () => lumaStatistics(g, luma));
+  const motionPerStep = cellMean(g, absDiff); // [B, F - 1, 7, 7]
   const channel = (t: Tensor) => g.unsqueeze(t, [3]);
   const map = g.concat(
-    [colour, channel(g.reduceMean(lumaStats.mean, [1])), channel(lumaStats.contrast), channel(chroma), channel(edge), channel(motion)],
+    [
+      g.mul(overFrames(cellMean(g, rgb, true)), 1 / 255),
+      channel(overFrames(lumaStats.mean)),
+      channel(lumaStats.contrast),
+      channel(g.mul(overFrames(cellMean(g, range)), 1 / 255)),
+      channel(g.scope('edge', () => overFrames(cellMean(g, gradientMagnitude(g, luma))))),
+      channel(overFrames(motionPerStep)),
+      overFrames(cellMean(g, huePixels, true)),
+    ],
     3,
   );
   g.output(map, VISUAL_ENCODER.mapOutput);
-  const pooled = g.scope('pooled', () => pooledFeatures(g, map, lumaStats, motionPerStep));
+  const pooled = g.scope('pooled', () => {
+    const pixels = g.concat([g.mul(rgb, 1 / 255), huePixels], 4); // [B, F, 56, 56, 9]
+    const salient = pixelPooling(g, pixels, g.softmax(g.reshape(g.mul(range, SALIENCE_SHARPNESS / 255), [-1, PIXELS]), 1));
+    const moving = g.add(g.reshape(absDiff, [-1, PIXELS - WORK_SIZE * WORK_SIZE]), MOTION_WEIGHT_FLOOR);
+    const laterPixels = g.slice(pixels, [1], [VISUAL_FRAMES], [1]);
+    const movingColour = pixelPooling(g, laterPixels, g.div(moving, g.reduceSum(moving, [1], true)));
+    return g.concat([pooledFeatures(g, map, lumaStats, motionPerStep), salient, movingColour], 1);
+  });
   g.output(pooled, VISUAL_ENCODER.output);
   return g.toBytes({ metadata: { 'avvp.model': name, 'avvp.features': 'docs/models/encoders.md' } });
 }
@@ -106,6 +149,18 @@ function downsample(g: Graph, frames: Tensor): Tensor {
   const across = g.matmul(rows, g.constant(sumPixels, [POOL * 3, 3])); // [B, F, 224, 56, 3]
   const blocks = g.reshape(across, [-1, VISUAL_FRAMES, WORK_SIZE, POOL, WORK_SIZE * 3]);
   return g.reshape(g.reduceSum(blocks, [3]), [-1, VISUAL_FRAMES, WORK_SIZE, WORK_SIZE, 3]);
+}
+
+function reduceMin(g: Graph, x: Tensor, axis: number): Tensor {
+  const shape = x.shape.filter((_, i) => i !== axis);
+  return g.emit('ReduceMin', [x, g.ints([axis])], { keepdims: 0 }, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Weighted mean of per-pixel descriptors: pixels [B, F', 56, 56, C], weights [B, F' * 56 * 56] summing to 1 -> [B, C]. */
+function pixelPooling(g: Graph, pixels: Tensor, weights: Tensor): Tensor {
+  const channels = pixels.shape[4] as number;
+  const flat = g.reshape(pixels, [0, -1, channels]);
+  return g.squeeze(g.matmul(g.unsqueeze(weights, [1]), flat), [1]);
 }
 
 /**
@@ -144,6 +199,20 @@ function std(g: Graph, x: Tensor, axes: number[]): Tensor {
 }
 
 /**
+ * Per working pixel, relu of the projection of its chroma vector (R - (G + B)/2, sqrt(3)/2 (G - B))
+ * onto each hue direction, / 255: pure red gives 1 at 0 degrees, 0.5 at 60 and 300, 0 elsewhere;
+ * greys give 0 everywhere. [B, F, 56, 56, 6].
+ */
+function hueEnergies(g: Graph, rgb: Tensor): Tensor {
+  const alpha = [1, -0.5, -0.5]; // chroma-plane coordinates of the R, G and B axes
+  const beta = [0, Math.sqrt(3) / 2, -Math.sqrt(3) / 2];
+  const weights = [0, 1, 2].flatMap((c) =>
+    HUES.map((h) => (alpha[c] * Math.cos((h * Math.PI) / 180) + beta[c] * Math.sin((h * Math.PI) / 180)) / 255),
+  );
+  return g.relu(g.matmul(rgb, g.constant(weights, [3, HUES.length])));
+}
+
+/**
  * Sobel gradient magnitude of the working luma, sqrt(gx^2 + gy^2) with both kernels divided by 8
  * (a unit luma step gives 0.5 on the two pixels beside it). Edge pixels are replicated outward
  * first so the frame border itself is not an edge. [B, F, 56, 56].
@@ -164,8 +233,9 @@ function gradientMagnitude(g: Graph, luma: Tensor): Tensor {
 }
 
 /**
- * The 35-d vector: mean, max and std of each map channel over the 49 cells, the map averaged
- * with weights proportional to each cell's motion (+ a floor), then the whole-frame luma std
+ * The 73-d vector: mean, max and std of each map channel over the 49 cells, the map averaged
+ * with weights proportional to each cell's motion (+ a floor), the map averaged with
+ * softmax(20 x chroma) weights, then the whole-frame luma std
  * (mean over frames), the std over frames of the frame's mean luma, and the largest whole-frame
  * mean |luma difference| between consecutive frames.
  */
@@ -174,8 +244,10 @@ function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerSt
   const mean = g.reduceMean(cells, [1]);
   const max = g.reduceMax(cells, [1]);
   const cellStd = std(g, cells, [1]);
-  const weights = g.add(g.slice(cells, [MAP_DIM - 1], [MAP_DIM], [2]), MOTION_WEIGHT_FLOOR); // [B, 49, 1]
-  const weighted = g.div(g.reduceSum(g.mul(cells, weights), [1]), g.reduceSum(weights, [1]));
+  const motionWeights = g.add(g.slice(cells, [MOTION], [MOTION + 1], [2]), MOTION_WEIGHT_FLOOR); // [B, 49, 1]
+  const motionWeighted = g.div(g.reduceSum(g.mul(cells, motionWeights), [1]), g.reduceSum(motionWeights, [1]));
+  const chromaWeights = g.softmax(g.mul(g.slice(cells, [CHROMA], [CHROMA + 1], [2]), CHROMA_SHARPNESS), 1);
+  const chromaWeighted = g.reduceSum(g.mul(cells, chromaWeights), [1]);
 
   const frameContrast = g.reduceMean(luma.frameStd, [1], true);
   // Cells are equal in size, so a frame's mean luma is the mean of its cell means.
@@ -183,5 +255,5 @@ function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerSt
   const brightnessChange = std(g, frameMean, [1]);
   const stepMotion = g.reduceMean(g.reshape(motionPerStep, [-1, VISUAL_FRAMES - 1, GRID * GRID]), [2]);
   const motionPeak = g.reduceMax(stepMotion, [1], true);
-  return g.concat([mean, max, cellStd, weighted, frameContrast, brightnessChange, motionPeak], 1);
+  return g.concat([mean, max, cellStd, motionWeighted, chromaWeighted, frameContrast, brightnessChange, motionPeak], 1);
 }

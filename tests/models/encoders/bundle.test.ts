@@ -80,9 +80,9 @@ describe('DSP encoders in the encode operator', () => {
       expect(features.map((f) => f.index)).toEqual([0, 1, 2]);
       expect(features.map((f) => f.audio?.length)).toEqual([296, undefined, 296]);
       for (const f of features) {
-        expect(f.visual).toHaveLength(35);
-        expect(f.visualMap).toHaveLength(392);
-        expect(f.mapShape).toEqual([7, 7, 8]);
+        expect(f.visual).toHaveLength(91);
+        expect(f.visualMap).toHaveLength(686);
+        expect(f.mapShape).toEqual([7, 7, 14]);
         expect([...f.visual!, ...f.visualMap!].every(Number.isFinite)).toBe(true);
       }
     } finally {

@@ -109,7 +109,7 @@ export function referenceAudio(pcm: ArrayLike<number>): number[] {
 }
 
 export interface ReferenceVisual {
-  /** [7][7][8] */
+  /** [7][7][14] */
   map: number[][][];
   vector: number[];
 }
@@ -150,6 +150,12 @@ export function referenceVisual(frames: Uint8Array[]): ReferenceVisual {
       Array.from({ length: 49 }, (_, c) => mean(cellPixels(Math.floor(c / 7), c % 7).map((i) => Math.abs(luma[t + 1][i] - luma[t][i])))),
     );
   }
+  const hueOf = ([r, g, b]: number[]) =>
+    [0, 60, 120, 180, 240, 300].map((deg) => {
+      const [c, s] = [Math.cos((deg * Math.PI) / 180), Math.sin((deg * Math.PI) / 180)];
+      return Math.max(0, (r - (g + b) / 2) * c + (Math.sqrt(3) / 2) * (g - b) * s) / 255;
+    });
+  const pixelDescriptor = (rgb: number[]) => [...rgb.map((v) => v / 255), ...hueOf(rgb)];
   const map = Array.from({ length: 7 }, (_, cy) =>
     Array.from({ length: 7 }, (_, cx) => {
       const px = cellPixels(cy, cx);
@@ -160,22 +166,42 @@ export function referenceVisual(frames: Uint8Array[]): ReferenceVisual {
       const chroma = perFrame((t) => mean(px.map((i) => max(small[t][i]) - Math.min(...small[t][i])))) / 255;
       const edge = perFrame((t) => mean(px.map((i) => edges[t][i])));
       const motion = mean(stepMotion.map((s) => s[cy * 7 + cx]));
-      return [...colour, lumaMean, contrast, chroma, edge, motion];
+      const hues = [0, 1, 2, 3, 4, 5].map((h) => perFrame((t) => mean(px.map((i) => hueOf(small[t][i])[h]))));
+      return [...colour, lumaMean, contrast, chroma, edge, motion, ...hues];
     }),
   );
   const cells = map.flat();
   const channel = (d: number) => cells.map((c) => c[d]);
   const weights = cells.map((c) => c[7] + 1e-4);
   const wsum = weights.reduce((a, b) => a + b, 0);
+  const salience = cells.map((c) => Math.exp(20 * c[5]));
+  const ssum = salience.reduce((a, b) => a + b, 0);
+  const dims = Array.from({ length: 14 }, (_, d) => d);
   const frameMeans = luma.map((img) => mean(img));
+  /** Weighted mean of pixel descriptors over (frame, pixel) pairs. */
+  const pooled = (pairs: [number, number][], weight: (t: number, i: number) => number) => {
+    const total = pairs.reduce((a, [t, i]) => a + weight(t, i), 0);
+    const out = new Array<number>(9).fill(0);
+    for (const [t, i] of pairs) pixelDescriptor(small[t][i]).forEach((v, d) => (out[d] += (v * weight(t, i)) / total));
+    return out;
+  };
+  const all: [number, number][] = [];
+  for (let t = 0; t < F; t++) for (let i = 0; i < W * W; i++) all.push([t, i]);
+  const chromaOf = (t: number, i: number) => (max(small[t][i]) - Math.min(...small[t][i])) / 255;
   const vector = [
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map((d) => mean(channel(d))),
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map((d) => max(channel(d))),
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map((d) => std(channel(d))),
-    ...[0, 1, 2, 3, 4, 5, 6, 7].map((d) => cells.reduce((a, c, i) => a + c[d] * weights[i], 0) / wsum),
+    ...dims.map((d) => mean(channel(d))),
+    ...dims.map((d) => max(channel(d))),
+    ...dims.map((d) => std(channel(d))),
+    ...dims.map((d) => cells.reduce((a, c, i) => a + c[d] * weights[i], 0) / wsum),
+    ...dims.map((d) => cells.reduce((a, c, i) => a + c[d] * salience[i], 0) / ssum),
     mean(luma.map((img) => std(img))),
     std(frameMeans),
     max(stepMotion.map((s) => mean(s))),
+    ...pooled(all, (t, i) => Math.exp(20 * chromaOf(t, i))),
+    ...pooled(
+      all.filter(([t]) => t > 0),
+      (t, i) => Math.abs(luma[t][i] - luma[t - 1][i]) + 1e-4,
+    ),
   ];
   return { map, vector };
 }

@@ -19,7 +19,7 @@ const GREY: Rgb = [100, 100, 100];
 const channel = (name: (typeof MAP_CHANNELS)[number]) => MAP_CHANNELS.indexOf(name);
 /** Value of one map channel at cell (row, col). */
 const cell = (map: Float32Array, row: number, col: number, name: (typeof MAP_CHANNELS)[number]) =>
-  map[(row * 7 + col) * 8 + channel(name)];
+  map[(row * 7 + col) * 14 + channel(name)];
 const feature = (v: Float32Array, name: string, offset = 0) => v[VISUAL_LAYOUT.find(([n]) => n === name)![1] + offset];
 
 async function encodeOne(frames: Uint8Array[]) {
@@ -28,7 +28,7 @@ async function encodeOne(frames: Uint8Array[]) {
 }
 
 describe('dsp-visual', () => {
-  test('layout covers 35 dimensions without gaps; the map is 7x7x8', async () => {
+  test('layout covers 91 dimensions without gaps; the map is 7x7x14', async () => {
     let next = 0;
     for (const [, first, count] of VISUAL_LAYOUT) {
       expect(first).toBe(next);
@@ -36,9 +36,9 @@ describe('dsp-visual', () => {
     }
     expect(next).toBe(VISUAL_FEATURES);
     const e = await encodeOne(noiseFrames(1));
-    expect(e.mapShape).toEqual([7, 7, 8]);
-    expect(e.visualMap).toHaveLength(392);
-    expect(e.visual).toHaveLength(35);
+    expect(e.mapShape).toEqual([7, 7, 14]);
+    expect(e.visualMap).toHaveLength(686);
+    expect(e.visual).toHaveLength(91);
   });
 
   // Tolerance |onnx - reference| <= 1e-4 + 1e-4 |reference| on every map value and feature
@@ -58,7 +58,7 @@ describe('dsp-visual', () => {
 
   test('a red patch filling cell (2, 3) gives that cell red colour and full chroma, grey elsewhere', async () => {
     const still = Array.from({ length: 8 }, () => frame(GREY, [[96, 64, 128, 96, [255, 0, 0]]]));
-    const { visualMap: map } = await encodeOne(still);
+    const { visualMap: map, visual } = await encodeOne(still);
     for (let row = 0; row < 7; row++) {
       for (let col = 0; col < 7; col++) {
         const patch = row === 2 && col === 3;
@@ -68,8 +68,14 @@ describe('dsp-visual', () => {
         expect(cell(map, row, col, 'chroma')).toBeCloseTo(patch ? 1 : 0, 5);
         expect(cell(map, row, col, 'contrast')).toBeCloseTo(0, 5); // each cell is flat inside
         expect(cell(map, row, col, 'motion')).toBe(0);
+        expect(cell(map, row, col, 'hue_0')).toBeCloseTo(patch ? 1 : 0, 5);
+        expect(cell(map, row, col, 'hue_60')).toBeCloseTo(patch ? 0.5 : 0, 5);
+        expect(cell(map, row, col, 'hue_120')).toBeCloseTo(0, 5);
       }
     }
+    // The red pixels are the only colourful ones: the salient colour is (nearly) pure red.
+    expect(feature(visual, 'salient_colour', 0)).toBeGreaterThan(0.99);
+    expect(feature(visual, 'salient_colour', 1)).toBeLessThan(0.01);
   });
 
   test('a vertical black/white edge at x = 112 gives edge energy only in column 3', async () => {
@@ -101,6 +107,8 @@ describe('dsp-visual', () => {
     expect(feature(visual, 'motion_peak')).toBeCloseTo((2 * 16 * 32) / (224 * 224), 5);
     // Weighting cells by motion looks at the (bright) square rather than the black background.
     expect(feature(visual, 'motion_weighted', channel('luma'))).toBeGreaterThan(5 * feature(visual, 'cell_mean', channel('luma')));
+    // The changed pixels of each later frame are half newly covered (white), half uncovered (black).
+    expect(feature(visual, 'moving_colour', 0)).toBeCloseTo(0.5, 2);
   });
 
   test('still frames have no motion and no brightness change; a flash has', async () => {
