@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { StreamState, StreamStatus } from '../types.js';
 import { isAuthorized } from './auth.js';
+import { maskCredentials } from './credentials.js';
 import type { Metrics } from './metrics.js';
 import { streamNameProblem } from './stream-name.js';
 import { EventServer, type EventServerOptions } from './ws-server.js';
@@ -18,7 +19,7 @@ export interface Readiness {
 
 export interface StreamSummary {
   name: string;
-  /** The configured source; credentials in it are masked before it is sent. */
+  /** The configured source; credentials in it are masked before it is sent (credentials.ts). */
   source: string;
   status: StreamStatus | null;
 }
@@ -230,11 +231,6 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
   } catch {
     throw new HttpError(400, 'invalid-json', 'request body is not valid JSON');
   }
-}
-
-/** Masks the password of a URL source (rtsp://user:secret@host -> rtsp://user:***@host). */
-export function maskCredentials(source: string): string {
-  return source.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
 }
 
 function maskSummary(s: StreamSummary): StreamSummary {

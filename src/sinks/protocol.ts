@@ -2,6 +2,7 @@
 // contracts into server messages, and the parser of client messages. docs/protocol.md explains
 // the semantics; src/sinks/schemas.ts holds the JSON Schemas of every message.
 import type { AvEvent, Modality, SegmentPrediction, StreamState, StreamStatus } from '../types.js';
+import { maskCredentials } from './credentials.js';
 import { streamNameProblem } from './stream-name.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -331,6 +332,15 @@ function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
 
+/** Rounded probabilities; a non-finite value (a model fault) is refused, naming where it is. */
+function probabilities(values: ArrayLike<number>, where: string): number[] {
+  return Array.from(values, (x, i) => {
+    if (!Number.isFinite(x))
+      throw new RangeError(`${where}[${i}] is ${x}: the model produced a non-finite value`);
+    return round4(x);
+  });
+}
+
 /**
  * An `event` message. mediaTime defaults to the instant the phase reports (the end once known,
  * else the start); its wall clock is derived from the event's wallclockStart.
@@ -348,7 +358,7 @@ export function eventMessage(e: AvEvent, mediaTime = e.end ?? e.start): Omit<Eve
     start: e.start,
     ...(e.end === undefined ? {} : { end: e.end }),
     wallclockStart: e.wallclockStart,
-    confidence: round4(e.confidence),
+    confidence: probabilities([e.confidence], `event ${e.id} confidence`)[0]!,
   };
 }
 
@@ -360,9 +370,9 @@ export function segmentMessage(p: SegmentPrediction): Omit<SegmentMessage, 'seq'
     wallclock: p.wallclock,
     index: p.index,
     duration: p.t1 - p.t0,
-    audio: Array.from(p.audio, round4),
-    visual: Array.from(p.visual, round4),
-    audioVisual: Array.from(p.audioVisual, round4),
+    audio: probabilities(p.audio, `segment ${p.stream}#${p.index} audio`),
+    visual: probabilities(p.visual, `segment ${p.stream}#${p.index} visual`),
+    audioVisual: probabilities(p.audioVisual, `segment ${p.stream}#${p.index} audioVisual`),
   };
 }
 
@@ -373,7 +383,8 @@ export function statusMessage(s: StreamStatus): Omit<StatusMessage, 'seq'> {
     mediaTime: null,
     wallclock: s.at,
     state: s.state,
-    ...(s.reason === undefined ? {} : { reason: s.reason }),
+    // Reasons often quote ffmpeg, which quotes the source URL.
+    ...(s.reason === undefined ? {} : { reason: maskCredentials(s.reason) }),
     restarts: s.restarts,
     dropped: s.dropped,
   };

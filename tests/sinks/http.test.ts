@@ -164,14 +164,14 @@ describe('REST /v1/streams', () => {
     expect(added.headers.get('location')).toBe('/v1/streams/cam1');
     expect(added.body.stream).toEqual({
       name: 'cam1',
-      source: 'rtsp://admin:***@10.0.0.5:554/live',
+      source: 'rtsp://***@10.0.0.5:554/live',
       status: null,
     });
     expect(added.text).not.toContain('hunter2');
     const one = await request('/v1/streams/cam1');
     expect(one).toMatchObject({
       status: 200,
-      body: { stream: { name: 'cam1', source: 'rtsp://admin:***@10.0.0.5:554/live' } },
+      body: { stream: { name: 'cam1', source: 'rtsp://***@10.0.0.5:554/live' } },
     });
     const list = await request('/v1/streams');
     expect(list.body.streams.map((s: { name: string }) => s.name)).toEqual(['cam1']);

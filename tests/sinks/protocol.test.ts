@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { maskCredentials } from '../../src/sinks/credentials.js';
 import { Metrics } from '../../src/sinks/metrics.js';
 import {
   ProtocolError,
@@ -161,6 +162,34 @@ describe('message builders', () => {
     });
     for (const msg of [ev, seg, status]) expect(schemaProblem({ ...seq, ...msg })).toBeUndefined();
     expect(schemaProblem({ ...seq, ...ev, extra: 1 })).toMatch(/additional/);
+  });
+});
+
+describe('builders refuse and mask', () => {
+  it('refuse non-finite probabilities, naming where they are', () => {
+    const p = {
+      stream: 'cam1',
+      index: 4,
+      t0: 4,
+      t1: 5,
+      wallclock: 0,
+      classes: ['a', 'b'],
+      audio: new Float32Array([0.5, NaN]),
+      visual: new Float32Array(2),
+      audioVisual: new Float32Array(2),
+    };
+    expect(() => segmentMessage(p)).toThrow('segment cam1#4 audio[1] is NaN');
+    const e = { id: 'e', stream: 's', label: 'l', modality: 'audio', phase: 'start', start: 0 } as const;
+    expect(() => eventMessage({ ...e, wallclockStart: 0, confidence: Infinity })).toThrow(
+      /event e confidence/,
+    );
+  });
+
+  it('mask credentials of URLs quoted in status reasons', () => {
+    const reason = 'rtsp://admin:hunter2@10.0.0.5/live: Connection refused; retry rtsps://tok@h/x';
+    const msg = statusMessage({ stream: 'cam1', state: 'down', at: 0, reason, restarts: 0, dropped: 0 });
+    expect(msg.reason).toBe('rtsp://***@10.0.0.5/live: Connection refused; retry rtsps://***@h/x');
+    expect(maskCredentials('./clip.mp4 and http://host/a@b')).toBe('./clip.mp4 and http://host/a@b');
   });
 });
 
