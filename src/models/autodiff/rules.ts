@@ -27,6 +27,11 @@ function reshapeTo(g: Graph, x: Tensor, like: Tensor): Tensor {
   return isStatic(like) ? g.reshape(x, like.shape as number[]) : g.reshapeLike(x, like);
 }
 
+/** Transpose, skipped when `perm` is the identity. */
+function permute(g: Graph, x: Tensor, perm: number[]): Tensor {
+  return perm.every((p, i) => p === i) ? x : g.transpose(x, perm);
+}
+
 /** Sums a broadcast gradient back to the shape of `target` (undoes numpy broadcasting). */
 export function reduceTo(g: Graph, grad: Tensor, target: Tensor): Tensor {
   const lead = grad.rank - target.rank;
@@ -178,20 +183,31 @@ export const RULES: Record<string, Rule> = {
     return [c.g.slice(c.dys[0]!, starts, ends, axes)];
   },
   Gather: (c) => {
-    // d table[v] = sum over positions p with ids[p] == v of dy[p]: a one-hot product.
+    // d data[v] = sum over positions p with ids[p] == v of dy[p]: a one-hot product. The gathered
+    // axis is moved to the front first (and dy's index dims likewise), then moved back.
     const { g, inputs: [data, ids], dys: [dy] } = c;
-    if (attrInt(c, 'axis') !== 0) throw new Error(`${c.node.scope}: Gather gradient is implemented for axis 0 only`);
-    const vocab = staticAxis(c, data!, 0);
-    const rest = data!.shape.slice(1) as number[];
-    const width = rest.reduce((a, b) => a * b, 1);
+    const axis = attrInt(c, 'axis');
+    const vocab = staticAxis(c, data!, axis);
+    const r = ids!.rank;
+    const front = (rank: number, start: number, count: number) => {
+      const moved = Array.from({ length: count }, (_, k) => start + k);
+      return [...moved, ...Array.from({ length: rank }, (_, k) => k).filter((k) => !moved.includes(k))];
+    };
+    const rest = front(data!.rank, axis, 1).slice(1);
+    const restDims = rest.map((k) => data!.shape[k]);
+    const dyFront = permute(g, dy!, front(dy!.rank, axis, r));
+    const width = restDims.every((d) => typeof d === 'number') ? (restDims as number[]).reduce((a, b) => a * b, 1) : -1;
     const range = g.constant(
       Array.from({ length: vocab }, (_, i) => i),
       [vocab],
       ids!.dtype,
     );
     const oneHot = g.cast(g.equal(g.unsqueeze(ids!, [-1]), range), dy!.dtype);
-    const grad = g.matmul(g.transposeLast(g.reshape(oneHot, [-1, vocab])), g.reshape(dy!, [-1, width]));
-    return [reshapeTo(g, grad, data!), undefined];
+    const rows = g.reshape(dyFront, r === 0 ? [1, width] : [-1, width]);
+    const grad = g.matmul(g.transposeLast(g.reshape(oneHot, [-1, vocab])), rows);
+    const toFront = front(data!.rank, axis, 1);
+    const dataFront = permute(g, data!, toFront);
+    return [permute(g, reshapeTo(g, grad, dataFront), toFront.map((_, k) => toFront.indexOf(k))), undefined];
   },
   ReduceSum: (c) => [unreduce(c, c.dys[0]!, c.inputs[0]!)],
   ReduceMean: (c) => {
