@@ -93,6 +93,41 @@ describe('LLP annotation files', () => {
   });
 });
 
+describe('single-annotation mode', () => {
+  it('writes one label per clip; events added by interactions stay out of every annotation', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'synth-single-'));
+    try {
+      const options = {
+        seed: 6,
+        classes: ['Car'],
+        singleAnnotation: true,
+        interactions: [{ from: 'Car', when: 'visual', to: 'Motorcycle', then: 'audio', p: 1 }] as const,
+        knobs: { visualOnly: 0, audioOnly: 0 },
+      };
+      await writeDataset({ ...options, split: 'val', clips: 4, out });
+      const rows = await loadWeakLabels(out, 'val');
+      expect(rows.map((r) => r.classes.map((c) => LLP_CLASSES[c]))).toEqual([
+        ['Car'],
+        ['Car'],
+        ['Car'],
+        ['Car'],
+      ]);
+      const dense = await readFile(path.join(out, 'AVVP_eval_audio.csv'), 'utf8');
+      expect(dense).toMatch(/\tCar\n/);
+      expect(dense).not.toMatch(/Motorcycle/);
+      const motorcycle = LLP_CLASSES.indexOf('Motorcycle');
+      for (let i = 0; i < 4; i++) {
+        const clip = new SynthClip(resolveOptions({ ...options, split: 'val' }), i);
+        expect(clip.truth.weak).toEqual(['Car', 'Motorcycle']); // present in the media and the full truth
+        const { audio } = await loadPseudoLabels(out, clip.name);
+        for (let k = 0; k < 10; k++) expect(audio[k * 25 + motorcycle]).toBe(0);
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('VALOR pseudo labels', () => {
   it('are int64 (10, 25) .npy files under CLAP/ and CLIP/, keyed by the 11-character id', async () => {
     for (const clip of clipsOf('train')) {
