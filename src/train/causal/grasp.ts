@@ -146,10 +146,13 @@ function toCovariance(input: GraspInput, names: readonly string[] | undefined): 
 }
 
 /** Best parent set (approximately) of v among the variables `allowed`. */
-type ChooseParents = (v: number, allowed: (x: number) => boolean) => ParentChoice;
+export type ChooseParents = (v: number, allowed: (x: number) => boolean) => ParentChoice;
 
-/** An order with each variable's parents (chosen among its predecessors) and local score. */
-class OrderState {
+/**
+ * An order with each variable's parents (chosen among its predecessors) and local score: the
+ * search's state and its moves (exported for unit tests of the tuck).
+ */
+export class OrderState {
   readonly order: number[];
   readonly position: Int32Array;
   readonly parents: number[][];
