@@ -182,15 +182,32 @@ export class EventDecoder {
   }
 }
 
+export interface DecodeEventsOptions extends DecodeOptions {
+  /**
+   * Stream names whose open events must end now, e.g. when a live source goes down: its events end
+   * at the end of its last segment instead of staying open through the outage.
+   */
+  closeOn?: Observable<string>;
+}
+
 /**
  * Operator: SegmentPrediction (one or many streams, each in increasing segment order) -> AvEvent.
- * Open events are ended when the input completes.
+ * Open events are ended when the input completes, and per stream when `closeOn` names it.
  */
-export function decodeEvents(options: DecodeOptions = {}): OperatorFunction<SegmentPrediction, AvEvent> {
+export function decodeEvents(
+  options: DecodeEventsOptions = {},
+): OperatorFunction<SegmentPrediction, AvEvent> {
   return (source) =>
     new Observable<AvEvent>((subscriber) => {
       const decoder = new EventDecoder(options);
-      return source.subscribe({
+      const emit = (events: AvEvent[]) => {
+        for (const e of events) subscriber.next(e);
+      };
+      const closing = options.closeOn?.subscribe({
+        next: (stream) => emit(decoder.flush(stream)),
+        error: (err) => subscriber.error(err),
+      });
+      const upstream = source.subscribe({
         next: (prediction) => {
           let events: AvEvent[];
           try {
@@ -199,14 +216,18 @@ export function decodeEvents(options: DecodeOptions = {}): OperatorFunction<Segm
             subscriber.error(err);
             return;
           }
-          for (const e of events) subscriber.next(e);
+          emit(events);
         },
         error: (err) => subscriber.error(err),
         complete: () => {
-          for (const e of decoder.flush()) subscriber.next(e);
+          emit(decoder.flush());
           subscriber.complete();
         },
       });
+      return () => {
+        closing?.unsubscribe();
+        upstream.unsubscribe();
+      };
     });
 }
 

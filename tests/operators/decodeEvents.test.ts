@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { Subject, from, lastValueFrom, toArray } from 'rxjs';
 import { EventDecoder, decodeEvents } from '../../src/operators/decodeEvents.js';
 import type { AvEvent, SegmentPrediction } from '../../src/types.js';
 
@@ -255,6 +255,25 @@ describe('decodeEvents operator', () => {
       'end visual car 1-3 0.80',
       'end audio-visual car 1-3 0.80',
     ]);
+  });
+
+  it("ends a stream's open events when closeOn names it (a live source went down)", () => {
+    const predictions$ = new Subject<SegmentPrediction>();
+    const close$ = new Subject<string>();
+    const seen: string[] = [];
+    predictions$
+      .pipe(decodeEvents({ closeOn: close$ }))
+      .subscribe((e) => seen.push(`${e.phase} ${e.stream} ${e.start}-${e.end}`));
+    const a = predictions([{ dog: [0.9, 0] }, { dog: [0.9, 0] }], { stream: 'a' });
+    const b = predictions([{ dog: [0.9, 0] }], { stream: 'b' });
+    predictions$.next(a[0]);
+    predictions$.next(b[0]);
+    close$.next('a');
+    expect(seen).toEqual(['start a 0-1', 'start b 0-1', 'end a 0-1']);
+    // When the source is back, a new event starts with a new id; b was never touched.
+    predictions$.next({ ...a[1], index: 5, t0: 5, t1: 6 });
+    predictions$.complete();
+    expect(seen.slice(3)).toEqual(['start a 5-6', 'end b 0-1', 'end a 5-6']);
   });
 
   it('turns a bad prediction into an error notification, not a throw from next()', async () => {
