@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelManifest, TensorSpec, formatManifest, parseManifest } from '../models/manifest.js';
 import { Tensor, TypedData } from '../models/onnx/builder.js';
+import { encodeModel } from '../models/onnx/proto.js';
 import { TrainSpec, buildInferenceGraph } from './step.js';
 
 export interface ExportOptions {
@@ -39,14 +40,17 @@ export async function exportModel(
     .map((i) => i.name);
   if (missing.length)
     throw new Error(`export of '${train.name}': no trained values for ${missing.join(', ')}`);
-  const bytes = g.toBytes({ values, metadata: { 'avvp.model': train.name } });
+  const model = g.toModel({ values, metadata: { 'avvp.model': train.name } });
+  const bytes = encodeModel(model);
+  // Declared inputs that no output depends on are pruned from the file; the manifest follows the file.
+  const used = new Set(model.graph.inputs.map((v) => v.name));
   const file = `${train.name}.onnx`;
   const manifest = parseManifest(
     {
       name: train.name,
       file,
       sha256: createHash('sha256').update(bytes).digest('hex'),
-      inputs: g.inputs.map((t) => spec(t)),
+      inputs: g.inputs.filter((t) => used.has(t.name)).map((t) => spec(t)),
       outputs: g.outputs.map((o) => spec(o.tensor, o.name)),
       ...opts.manifest,
       ...(opts.manifest.provenance

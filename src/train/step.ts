@@ -9,6 +9,7 @@
 
 import { gradients } from '../models/autodiff/gradients.js';
 import { FloatType, Graph, Initializer, NoiseInput, Tensor, toTyped } from '../models/onnx/builder.js';
+import { encodeModel } from '../models/onnx/proto.js';
 import { combineLosses } from './losses.js';
 import { OptimizerConfig, createOptimizer } from './optim.js';
 
@@ -137,14 +138,17 @@ export function buildTrainingStep(spec: TrainSpec, initial?: Map<string, ArrayLi
     slotNames.map((slot) => ({ name: `slot.${slot}.${p.name}`, param: p.name, slot })),
   );
   const noiseNames = new Set(g.noise.map((n) => n.name));
+  const model = g.toModel({ paramsAsInputs: true });
+  // Inputs the loss does not depend on are pruned from the model, so they are not fed either.
+  const used = new Set(model.graph.inputs.map((v) => v.name));
   return {
     graph: g,
-    bytes: g.toBytes({ paramsAsInputs: true }),
+    bytes: encodeModel(model),
     params,
     frozen,
     slots,
-    batchInputs: modelInputs.filter((t) => !noiseNames.has(t.name)),
-    noise: g.noise,
+    batchInputs: modelInputs.filter((t) => !noiseNames.has(t.name) && used.has(t.name)),
+    noise: g.noise.filter((n) => used.has(n.name)),
     terms: Object.keys(terms),
   };
 }

@@ -150,7 +150,7 @@ export class Trainer {
       graph,
       session,
       inference,
-      inferenceGraph.inputs,
+      inferenceGraph.inputs.filter((t) => inference.inputNames.includes(t.name)),
       values,
       new Rng(opts.seed ?? 0),
     );

@@ -17,6 +17,8 @@ const spiralSpec: TrainSpec = {
   seed: 1,
   model: (g: Graph) => {
     const x = g.input('points', 'float32', ['batch', 2]);
+    // Declared but unused: pruned from the exported file, its manifest and the training feeds.
+    g.input('unused', 'float32', ['batch']);
     return { logit: g.squeeze(mlp(g, x, { name: 'mlp', dims: [64, 64, 1], activation: 'relu' }), [1]) };
   },
   loss: (g, out) => ({ bce: bceWithLogits(g, out.logit, g.input('label', 'float32', ['batch'])) }),
