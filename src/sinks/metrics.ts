@@ -16,6 +16,8 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+const MODALITIES: readonly Modality[] = ['audio', 'visual', 'audio-visual'];
+
 /** Reasons a segment is dropped before it is parsed. */
 export const SEGMENT_DROP_REASONS = ['overload', 'decode_error', 'shutdown'] as const;
 export type SegmentDropReason = (typeof SEGMENT_DROP_REASONS)[number];
@@ -108,8 +110,8 @@ export class Metrics {
     this.segments.inc({ stream }, 0);
     this.streamRestarts.inc({ stream }, 0);
     this.streamUp.set({ stream }, 0);
-    for (const modality of ['audio', 'visual', 'audio-visual'] as const)
-      this.events.inc({ stream, modality }, 0);
+    for (const modality of MODALITIES) this.events.inc({ stream, modality }, 0);
+    for (const reason of SEGMENT_DROP_REASONS) this.segmentsDropped.inc({ stream, reason }, 0);
     this.restartsSeen.set(stream, 0);
   }
 
@@ -118,8 +120,7 @@ export class Metrics {
     for (const metric of [this.segments, this.streamRestarts, this.streamUp, this.segmentLatency]) {
       metric.remove({ stream });
     }
-    for (const modality of ['audio', 'visual', 'audio-visual'] as const)
-      this.events.remove({ stream, modality });
+    for (const modality of MODALITIES) this.events.remove({ stream, modality });
     for (const reason of SEGMENT_DROP_REASONS) this.segmentsDropped.remove({ stream, reason });
     this.restartsSeen.delete(stream);
   }
