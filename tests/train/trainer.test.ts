@@ -87,7 +87,7 @@ describe('trainer', () => {
     Array.from(params.get('b')!).forEach((v, i) => expect(v).toBeCloseTo(adam(b[i], grad[i], false), 12));
   });
 
-  it('SGD with momentum and global-norm clipping match a direct computation', async () => {
+  it('SGD with momentum, global-norm clipping and parameter EMA match a direct computation', async () => {
     const spec: TrainSpec = {
       name: 'sgd-check',
       seed: 0,
@@ -97,21 +97,23 @@ describe('trainer', () => {
       loss: (g, out) => ({ half_square: g.mul(g.sumAll(g.mul(out.w, out.w)), 0.5) }),
       optimizer: { kind: 'sgd', momentum: 0.5 },
       clipNorm: 1,
+      emaDecay: 0.75,
     };
     const t = await Trainer.create(spec);
-    const r1 = await t.trainStep({}, 0.1);
-    expect(r1.grad_norm).toBeCloseTo(5, 12);
     let w = [3, 4];
     let buf = [0, 0];
-    for (let step = 0; step < 2; step++) {
+    let ema = [3, 4];
+    for (let step = 0; step < 3; step++) {
+      const result = await t.trainStep({}, 0.1);
       const norm = Math.hypot(w[0], w[1]);
+      expect(result.grad_norm).toBeCloseTo(norm, 12);
       const scale = Math.min(1, 1 / (norm + 1e-6));
       buf = buf.map((m, i) => 0.5 * m + w[i] * scale);
       w = w.map((v, i) => v - 0.1 * buf[i]);
-      if (step === 0) Array.from(t.parameters().get('w')!).forEach((v, i) => expect(v).toBeCloseTo(w[i], 12));
+      ema = ema.map((e, i) => 0.75 * e + 0.25 * w[i]);
+      Array.from(t.parameters().get('w')!).forEach((v, i) => expect(v).toBeCloseTo(w[i], 12));
+      Array.from(t.parameters('ema').get('w')!).forEach((v, i) => expect(v).toBeCloseTo(ema[i], 12));
     }
-    await t.trainStep({}, 0.1);
-    Array.from(t.parameters().get('w')!).forEach((v, i) => expect(v).toBeCloseTo(w[i], 12));
   });
 
   it('stops on a non-finite loss, naming the step and the loss term, and leaves parameters unchanged', async () => {
