@@ -64,7 +64,7 @@ describe('validateModelFile', () => {
 
   it('puts the file name and the way out in the message', async () => {
     const err = await validateModelFile(clip, withInput({ name: 'pixels' })).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/clip\.onnx does not match its manifest:\n  input 'pixels' is missing/);
+    expect((err as Error).message).toMatch(/clip\.onnx does not match its manifest:\n {2}input 'pixels' is missing/);
     expect((err as Error).message).toMatch(/Use the ONNX file the manifest was written for/);
   });
 
