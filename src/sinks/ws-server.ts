@@ -30,6 +30,7 @@ export const EVENTS_PATH = '/v1/events';
 
 /** Close codes the server uses (RFC 6455 / IANA registry). */
 export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export interface EventServerOptions {
@@ -57,6 +58,12 @@ export interface EventServerOptions {
   maxClients?: number;
   /** Largest client message; larger ones close the connection with 1009. */
   maxClientMessageBytes?: number;
+  /**
+   * Client messages allowed per second on average (bursts of twice as many pass); a client
+   * beyond it is closed with 1008. Each message may replay the whole buffer, so this bounds the
+   * work one client can cause.
+   */
+  maxClientMessagesPerSecond?: number;
 }
 
 const DEFAULTS = {
@@ -67,6 +74,7 @@ const DEFAULTS = {
   heartbeatMs: 30_000,
   maxClients: 64,
   maxClientMessageBytes: 16 * 1024,
+  maxClientMessagesPerSecond: 20,
 };
 
 interface Connection {
@@ -86,6 +94,9 @@ interface Connection {
   resumeGap: boolean;
   alive: boolean;
   closing: boolean;
+  /** Token bucket of client messages: refills at maxClientMessagesPerSecond. */
+  allowance: number;
+  allowanceAt: number;
 }
 
 export interface ClientInfo {
@@ -255,6 +266,8 @@ export class EventServer {
       resumeGap: false,
       alive: true,
       closing: false,
+      allowance: 2 * this.opts.maxClientMessagesPerSecond,
+      allowanceAt: Date.now(),
     };
     this.connections.add(c);
     this.opts.metrics?.wsClients.set(this.connections.size);
@@ -290,6 +303,14 @@ export class EventServer {
   }
 
   private receive(c: Connection, data: RawData, isBinary: boolean): void {
+    if (!this.withinRate(c)) {
+      c.closing = true;
+      c.ws.close(
+        CLOSE_POLICY_VIOLATION,
+        `more than ${this.opts.maxClientMessagesPerSecond} messages per second`,
+      );
+      return;
+    }
     try {
       if (isBinary)
         throw new ProtocolError('invalid-message', 'binary frames are not supported; send JSON text');
@@ -317,6 +338,16 @@ export class EventServer {
       };
       this.sendControl(c, error);
     }
+  }
+
+  private withinRate(c: Connection): boolean {
+    const rate = this.opts.maxClientMessagesPerSecond;
+    const now = Date.now();
+    c.allowance = Math.min(2 * rate, c.allowance + ((now - c.allowanceAt) / 1000) * rate);
+    c.allowanceAt = now;
+    if (c.allowance < 1) return false;
+    c.allowance--;
+    return true;
   }
 
   /** Sets the filter and, with `since`, the position: delivery continues after `since`. */

@@ -232,6 +232,16 @@ describe('WebSocket API v1', () => {
     await other.subscribe();
   });
 
+  it('closes a client that floods messages (1008), others unaffected', async () => {
+    server = await startServer({ ws: { maxClientMessagesPerSecond: 5 } });
+    const flood = await client();
+    const other = await client();
+    for (let i = 0; i < 100; i++) flood.send({ op: 'resume', since: 0 });
+    expect(await flood.closed()).toBe(1008);
+    expect(flood.closeReason).toMatch(/more than 5 messages per second/);
+    await other.subscribe();
+  });
+
   it('checks the bearer token before the upgrade: header or ?token=', async () => {
     server = await startServer({ token: 's3cret' });
     await expect(TestClient.connect(server.wsUrl)).rejects.toMatchObject({ status: 401 });
