@@ -63,6 +63,9 @@ export interface TrainingStep {
  * weights, including frozen ones).
  */
 export function buildTrainingStep(spec: TrainSpec, initial?: Map<string, ArrayLike<number>>): TrainingStep {
+  if (spec.emaDecay !== undefined && !(spec.emaDecay >= 0 && spec.emaDecay < 1)) {
+    throw new Error(`${spec.name}: emaDecay must be in [0, 1), got ${spec.emaDecay}`);
+  }
   const g = new Graph({ name: `${spec.name}.train`, float: spec.float, seed: spec.seed, training: true });
   const outputs = spec.model(g);
   for (const [name, values] of initial ?? []) {

@@ -166,6 +166,15 @@ describe('trainer', () => {
     await expect(Trainer.create(spec, { initial: new Map([['mlp.layers.1.bias', [1, 2]]]) })).rejects.toThrow(
       /'mlp.layers.1.bias' have 2 elements, the parameter \[1\] has 1/,
     );
+    await expect(Trainer.create({ ...spec, emaDecay: 1 })).rejects.toThrow(
+      /emaDecay must be in \[0, 1\), got 1/,
+    );
+    await expect(Trainer.create({ ...spec, clipNorm: 0 })).rejects.toThrow(
+      /clipNorm must be positive, got 0/,
+    );
+    await expect(Trainer.create({ ...spec, optimizer: { kind: 'adamw', beta1: 1 } })).rejects.toThrow(
+      /AdamW beta1 must be in \[0, 1\), got 1/,
+    );
     await expect(Trainer.create(unused)).rejects.toThrow(
       /parameter 'extra' does not influence the loss; freeze it or remove it/,
     );
