@@ -9,7 +9,7 @@ import {
   type DroppedMessage,
   type ErrorMessage,
 } from '../../src/sinks/protocol.js';
-import { startServer, until, type TestServer } from './helpers.js';
+import { schemaProblem, startServer, until, type TestServer } from './helpers.js';
 
 let server: TestServer | undefined;
 let proxy: Proxy | undefined;
@@ -77,8 +77,14 @@ function collect() {
     details,
     opened: () => opened,
     handlers: {
-      onMessage: (m: DataMessage) => delivered.push(m),
-      onNotice: (m: DroppedMessage | ErrorMessage) => notices.push(m),
+      onMessage: (m: DataMessage) => {
+        expect(schemaProblem(m)).toBeUndefined();
+        delivered.push(m);
+      },
+      onNotice: (m: DroppedMessage | ErrorMessage) => {
+        expect(schemaProblem(m)).toBeUndefined();
+        notices.push(m);
+      },
       onState: (state: string, detail?: string) => {
         if (state === 'open') opened++;
         if (detail) details.push(detail);
