@@ -11,7 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { DType, Shape, Tensor, TypedData } from '../models/onnx/builder.js';
+import { DType, Shape, Tensor, TypedData, toTyped } from '../models/onnx/builder.js';
 import { OpenOptions, concreteShape, openSession, ortTensor } from '../models/session.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -39,6 +39,12 @@ export function tensorDataset(columns: Record<string, Column>): Dataset {
   if (names.length === 0) throw new Error('tensorDataset: no columns');
   const sizes = names.map((n) => {
     const c = columns[n];
+    const expected = toTyped([], c.dtype).constructor;
+    if (c.data.constructor !== expected) {
+      throw new Error(
+        `column '${n}': dtype ${c.dtype} needs a ${expected.name}, got a ${c.data.constructor.name}`,
+      );
+    }
     const per = c.sampleShape.reduce((a, b) => a * b, 1);
     if (per === 0 || c.data.length % per !== 0) {
       throw new Error(
