@@ -18,15 +18,18 @@ export function renderAudio(scene: Scene, sampleRate: number): Float32Array {
       seed: ev.seed,
     });
   }
-  if (scene.audioNoise > 0) {
-    // half white, half low-passed (a rough pink-ish room tone); uniform noise has RMS 1/sqrt(3)
-    const lp = new LowPass(400, sampleRate);
-    const level = scene.audioNoise * Math.sqrt(3);
-    for (let i = 0; i < out.length; i++) {
-      const w = hashNoise(scene.noiseSeed, i);
-      out[i] += level * (0.5 * w + 2 * lp.step(hashNoise(scene.noiseSeed ^ 0x55555555, i)));
-    }
+  // background noise, half white and half low-passed (a rough pink-ish room tone; uniform noise
+  // has RMS 1/sqrt(3)), added in the same pass that clips the mix to [-1, 1]
+  const lp = new LowPass(400, sampleRate);
+  const level = scene.audioNoise * Math.sqrt(3);
+  for (let i = 0; i < out.length; i++) {
+    const x =
+      level === 0
+        ? out[i]
+        : out[i] +
+          level *
+            (0.5 * hashNoise(scene.noiseSeed, i) + 2 * lp.step(hashNoise(scene.noiseSeed ^ 0x55555555, i)));
+    out[i] = x > 1 ? 1 : x < -1 ? -1 : x;
   }
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
   return out;
 }

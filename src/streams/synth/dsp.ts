@@ -118,3 +118,27 @@ export function regularPulses(
   for (let t = start; t < end; t += period * (1 + jitter * (2 * next() - 1))) out.push(t);
   return out;
 }
+
+const SINE = wavetable([1], 4096);
+
+/** sin(2 pi x) from a table (error below 1e-6): the renderers' per-sample sine. */
+export function sine(cycles: number): number {
+  return lookup(SINE, cycles);
+}
+
+const decays = new Map<string, Float32Array>();
+
+/**
+ * exp(-i / (tau * sampleRate)) for i in [0, seconds * sampleRate]: per-sample decays by lookup.
+ * Cached: callers use a few fixed (tau, seconds) pairs, so the cache stays small.
+ */
+export function decayTable(tau: number, sampleRate: number, seconds: number): Float32Array {
+  const key = `${tau}:${sampleRate}:${seconds}`;
+  let table = decays.get(key);
+  if (!table) {
+    table = new Float32Array(Math.ceil(seconds * sampleRate) + 1);
+    for (let i = 0; i < table.length; i++) table[i] = Math.exp(-i / (tau * sampleRate));
+    decays.set(key, table);
+  }
+  return table;
+}

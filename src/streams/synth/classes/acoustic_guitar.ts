@@ -1,6 +1,15 @@
 // Acoustic_guitar: plucked notes (decaying harmonic tones) on a pentatonic scale; the sprite is a
 // guitar whose strings vibrate right after each pluck.
-import { gate, harmonics, hashNoise, lookup, regularPulses, sampleAt, wavetable } from '../dsp.js';
+import {
+  decayTable,
+  gate,
+  harmonics,
+  hashNoise,
+  lookup,
+  regularPulses,
+  sampleAt,
+  wavetable,
+} from '../dsp.js';
 import { sincePulse, type ClassSpec } from './spec.js';
 
 type GuitarParams = {
@@ -27,15 +36,17 @@ export const acousticGuitar: ClassSpec<GuitarParams> = {
       wavetable(harmonics(s.params.root * ratio, sr, 3000, (_, k) => 1 / k ** 1.2)),
     );
     const i1 = sampleAt(s.end, sr, out.length);
+    const decay = decayTable(0.35, sr, RING);
     s.pulses.forEach((onset, j) => {
       // the note of each pluck comes from the event's noise, so it is fixed by the seed
       const step = Math.floor(((hashNoise(s.seed, -1 - j) + 1) / 2) * SCALE.length);
       const freq = s.params.root * SCALE[step];
       const end = Math.min(i1, sampleAt(onset + RING, sr, out.length));
-      for (let i = sampleAt(onset, sr, out.length); i < end; i++) {
+      const i0 = sampleAt(onset, sr, out.length);
+      for (let i = i0; i < end; i++) {
         const t = i / sr;
         const u = t - onset;
-        const env = Math.min(1, u / 0.003) * Math.exp(-u / 0.35);
+        const env = Math.min(1, u / 0.003) * decay[i - i0];
         out[i] += 0.25 * s.gain * gate(t, s.start, s.end) * env * lookup(tables[step], freq * u);
       }
     });

@@ -1,6 +1,6 @@
 // Basketball_bounce: a low thud with a click at every floor impact; the sprite is an orange ball
 // whose bounce touches the floor exactly at the impacts, and rests on the floor when silent.
-import { gate, hashNoise, regularPulses, sampleAt } from '../dsp.js';
+import { decayTable, gate, hashNoise, regularPulses, sampleAt, sine } from '../dsp.js';
 import { lastPulse, type ClassSpec } from './spec.js';
 
 type BallParams = {
@@ -29,14 +29,17 @@ export const basketball: ClassSpec<BallParams> = {
   render(out, sr, s) {
     const i0 = sampleAt(s.start, sr, out.length);
     const i1 = sampleAt(s.end, sr, out.length);
+    const thudDecay = decayTable(0.07, sr, 0.35);
+    const clickDecay = decayTable(0.003, sr, 0.35);
     for (let i = i0; i < i1; i++) {
       const t = i / sr;
       const j = lastPulse(s.pulses, t);
       if (j < 0) continue;
       const u = t - s.pulses[j];
       if (u > 0.35) continue;
-      const thud = Math.sin(2 * Math.PI * s.params.thud * u * (1 - 0.3 * u)) * Math.exp(-u / 0.07);
-      const click = 0.4 * hashNoise(s.seed, i) * Math.exp(-u / 0.003);
+      const n = Math.round(u * sr); // samples since the impact
+      const thud = sine(s.params.thud * u * (1 - 0.3 * u)) * thudDecay[n];
+      const click = 0.4 * hashNoise(s.seed, i) * clickDecay[n];
       out[i] += 0.5 * s.gain * gate(t, s.start, s.end, 0.002) * (thud + click);
     }
   },

@@ -1,6 +1,6 @@
 // Car: low engine harmonics over road rumble; the sprite is a car that drives while it sounds
 // and stands parked (silent) otherwise.
-import { LowPass, gate, harmonics, hashNoise, lookup, sampleAt, wavetable } from '../dsp.js';
+import { LowPass, gate, harmonics, hashNoise, lookup, sampleAt, sine, wavetable } from '../dsp.js';
 import type { ClassSpec } from './spec.js';
 
 type CarParams = {
@@ -27,7 +27,7 @@ export const car: ClassSpec<CarParams> = {
     let phase = 0;
     for (let i = i0; i < i1; i++) {
       const t = i / sr;
-      phase += (firing * (1 + 0.03 * Math.sin(2 * Math.PI * 0.3 * t))) / sr;
+      phase += (firing * (1 + 0.03 * sine(0.3 * t))) / sr;
       const x = 0.7 * lookup(table, phase) + 1.2 * rumble.step(hashNoise(s.seed, i));
       out[i] += 0.3 * s.gain * gate(t, s.start, s.end, 0.05) * x;
     }

@@ -1,6 +1,6 @@
 // Clapping: short band-passed noise bursts; the sprite is a pair of hands that meet exactly at
 // each clap.
-import { BandPass, gate, hashNoise, regularPulses, sampleAt } from '../dsp.js';
+import { BandPass, decayTable, gate, hashNoise, regularPulses, sampleAt } from '../dsp.js';
 import { lastPulse, type ClassSpec } from './spec.js';
 
 type ClappingParams = {
@@ -25,10 +25,12 @@ export const clapping: ClassSpec<ClappingParams> = {
     const filter = new BandPass(s.params.center, 1.2, sr);
     const i0 = sampleAt(s.start, sr, out.length);
     const i1 = sampleAt(s.end, sr, out.length);
+    const decay = decayTable(0.012, sr, 0.15);
     for (let i = i0; i < i1; i++) {
       const t = i / sr;
       const j = lastPulse(s.pulses, t);
-      const burst = j < 0 ? 0 : Math.exp(-(t - s.pulses[j]) / 0.012);
+      const n = j < 0 ? decay.length : Math.round((t - s.pulses[j]) * sr); // samples since the clap
+      const burst = n < decay.length ? decay[n] : 0;
       const y = filter.step(burst * hashNoise(s.seed, i));
       out[i] += 1.2 * s.gain * gate(t, s.start, s.end, 0.002) * y;
     }

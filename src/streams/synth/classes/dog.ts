@@ -35,7 +35,7 @@ export const dog: ClassSpec<DogParams> = {
       const u = sincePulse(s.pulses, t) / bark;
       if (u >= 1) continue;
       phase += (1 - 0.3 * u) * ((f0 * 1.15) / sr); // pitch falls through the bark
-      const env = Math.min(1, u * 40) * (1 - u) ** 1.5;
+      const env = Math.min(1, u * 40) * (1 - u) * Math.sqrt(1 - u);
       const x = lookup(table, phase) + 0.3 * hashNoise(s.seed, i);
       out[i] += 0.35 * s.gain * gate(t, s.start, s.end) * env * x;
     }

@@ -1,6 +1,6 @@
 // Helicopter: blade slaps (decaying low-passed noise bursts) at the blade-pass rate over a faint
 // turbine whine; the sprite's rotor spins while it sounds.
-import { LowPass, gate, hashNoise, sampleAt } from '../dsp.js';
+import { LowPass, decayTable, gate, hashNoise, sampleAt, sine } from '../dsp.js';
 import type { ClassSpec } from './spec.js';
 
 type HelicopterParams = {
@@ -11,12 +11,14 @@ type HelicopterParams = {
 /** The sprite's dominant colour. */
 const COLOR = [35, 130, 35] as const;
 
+const MIN_BLADE_RATE = 13; // Hz
+
 export const helicopter: ClassSpec<HelicopterParams> = {
   name: 'Helicopter',
   band: [30, 900],
   drives: false,
   color: COLOR,
-  params: (rng) => ({ bladeRate: rng.uniform(13, 19), whine: rng.uniform(1500, 2200) }),
+  params: (rng) => ({ bladeRate: rng.uniform(MIN_BLADE_RATE, 19), whine: rng.uniform(1500, 2200) }),
   pulses: () => [],
   halfSize: () => [62, 26],
   render(out, sr, s) {
@@ -24,12 +26,13 @@ export const helicopter: ClassSpec<HelicopterParams> = {
     const lp = new LowPass(900, sr);
     const i0 = sampleAt(s.start, sr, out.length);
     const i1 = sampleAt(s.end, sr, out.length);
+    const decay = decayTable(0.012, sr, 1 / MIN_BLADE_RATE); // long enough for any blade period
     for (let i = i0; i < i1; i++) {
       const t = i / sr;
       const cycles = (t - s.start) * bladeRate;
       const u = (cycles - Math.floor(cycles)) / bladeRate; // seconds since the last blade pass
-      const slap = lp.step(hashNoise(s.seed, i) * Math.exp(-u / 0.012));
-      const x = 2.5 * slap + 0.04 * Math.sin(2 * Math.PI * whine * t);
+      const slap = lp.step(hashNoise(s.seed, i) * decay[Math.round(u * sr)]);
+      const x = 2.5 * slap + 0.04 * sine(whine * t);
       out[i] += 0.35 * s.gain * gate(t, s.start, s.end, 0.05) * x;
     }
   },

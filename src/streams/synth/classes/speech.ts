@@ -1,6 +1,6 @@
 // Speech: a voiced harmonic source shaped by two formants, switched on and off at syllable rate;
 // the sprite is a face whose mouth opens with the same syllable envelope.
-import { gate, harmonics, hashNoise, lookup, sampleAt, wavetable } from '../dsp.js';
+import { gate, harmonics, hashNoise, lookup, sampleAt, sine, wavetable } from '../dsp.js';
 import { lastPulse, type ClassSpec } from './spec.js';
 
 type SpeechParams = {
@@ -15,7 +15,7 @@ function syllableEnvelope(pulses: readonly number[], syllable: number, t: number
   const i = lastPulse(pulses, t);
   if (i < 0) return 0;
   const u = (t - pulses[i]) / syllable;
-  return u < 1 ? Math.sin(Math.PI * u) : 0;
+  return u < 1 ? sine(u / 2) : 0;
 }
 
 /** The sprite's dominant colour. */
@@ -54,8 +54,7 @@ export const speech: ClassSpec<SpeechParams> = {
     for (let i = i0; i < i1; i++) {
       const t = i / sr;
       // intonation: a slow pitch contour plus vibrato
-      phase +=
-        (f0 * (1 + 0.08 * Math.sin(2 * Math.PI * 0.7 * t) + 0.02 * Math.sin(2 * Math.PI * 5 * t))) / sr;
+      phase += (f0 * (1 + 0.08 * sine(0.7 * t) + 0.02 * sine(5 * t))) / sr;
       const env = syllableEnvelope(s.pulses, syllable, t);
       if (env === 0) continue;
       const x = lookup(table, phase) + 0.05 * hashNoise(s.seed, i);

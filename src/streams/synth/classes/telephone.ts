@@ -1,6 +1,6 @@
 // Telephone_bell_ringing: a trilled bell (inharmonic partials) in rings of 0.4 s; the sprite is a
 // phone whose handset rattles while it rings.
-import { gate, regularPulses, sampleAt } from '../dsp.js';
+import { gate, regularPulses, sampleAt, sine } from '../dsp.js';
 import { sincePulse, type ClassSpec } from './spec.js';
 
 type PhoneParams = {
@@ -36,8 +36,8 @@ export const telephone: ClassSpec<PhoneParams> = {
       const ring = gate(sincePulse(s.pulses, t), 0, RING, 0.005);
       if (ring === 0) continue;
       let x = 0;
-      for (const [ratio, amp] of partials) x += amp * Math.sin(2 * Math.PI * ratio * freq * t);
-      const clapper = Math.abs(Math.sin(Math.PI * trill * t));
+      for (let p = 0; p < partials.length; p++) x += partials[p][1] * sine(partials[p][0] * freq * t);
+      const clapper = Math.abs(sine((trill * t) / 2));
       out[i] += 0.18 * s.gain * gate(t, s.start, s.end) * ring * clapper * x;
     }
   },
