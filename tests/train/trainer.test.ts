@@ -238,6 +238,9 @@ describe('trainer', () => {
     expect(() =>
       tensorDataset({ a: { dtype: 'float32', data: new Float32Array(5), sampleShape: [2] } }),
     ).toThrow(/5 values do not divide into samples of \[2\]/);
+    expect(() =>
+      tensorDataset({ ids: { dtype: 'int64', data: new Float32Array(4), sampleShape: [2] } }),
+    ).toThrow(/column 'ids': dtype int64 needs a BigInt64Array, got a Float32Array/);
   });
 
   it('rejects missing, corrupt, truncated and mismatched checkpoints', async () => {
