@@ -1,0 +1,157 @@
+// The LINK experiment of docs/models/link.md: HAN/VALOR++ vs LINK vs LINK without each module,
+// trained on the same SynthAV train split (default preset, bundled DSP encoders), best epoch by
+// validation Segment Type@AV, scored on a held-out test split with the ten LLP metrics and on
+// audible-only / visible-only events.
+//
+// SynthAV splits are written once in the LLP layout (CSVs, VALOR pseudo labels and feature .npy
+// files, i.e. what `avvp train --features --annotations --pseudo` reads) under --cache and reused.
+//
+// Usage: npm run train:experiments -- [--train N] [--val N] [--test N] [--epochs N] [--seeds 1,2]
+//          [--cache DIR] [--json FILE] [--only han,link,...]
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  LINK_MODULES,
+  parserConfig,
+  withAblations,
+  type LinkModule,
+  type ParserConfig,
+} from '../src/models/parsers/config.js';
+import { writeDataset } from '../src/streams/synth/dataset.js';
+import { synthClips } from '../src/streams/synth/clip.js';
+import { LLP_FILES, type LlpSplit } from '../src/train/data/llp.js';
+import {
+  evaluateParser,
+  featureStats,
+  loadLlpSplit,
+  metricRecord,
+  openDspEncoders,
+  predictParser,
+  trainParser,
+  type ParserData,
+} from '../src/train/parsers.js';
+import { modalityBreakdown } from '../src/train/parsers-breakdown.js';
+import { writeNpy } from '../src/util/npy.js';
+import { Progress } from '../src/util/progress.js';
+
+const { values } = parseArgs({
+  options: {
+    train: { type: 'string', default: '600' },
+    val: { type: 'string', default: '150' },
+    test: { type: 'string', default: '300' },
+    epochs: { type: 'string', default: '30' },
+    seeds: { type: 'string', default: '1' },
+    cache: { type: 'string', default: '.cache/synth-llp' },
+    json: { type: 'string', default: '.cache/link-experiments.json' },
+    only: { type: 'string' },
+  },
+});
+const count = (name: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+};
+const sizes: Record<LlpSplit, number> = {
+  train: count('train', values.train!),
+  val: count('val', values.val!),
+  test: count('test', values.test!),
+};
+const epochs = count('epochs', values.epochs!);
+const seeds = values.seeds!.split(',').map((s) => count('seeds', s));
+const cache = values.cache!;
+const DATA_SEED = 7; // SynthAV seed of all three splits (the model seeds vary separately)
+
+/** Writes a split (annotations, pseudo labels, features) unless the cache already has it. */
+async function ensureSplit(split: LlpSplit): Promise<void> {
+  const marker = join(cache, `.features-${split}-${sizes[split]}`);
+  if (
+    await stat(marker).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
+  await writeDataset({ seed: DATA_SEED, split, clips: sizes[split], out: cache, preset: 'default' });
+  const encode = await openDspEncoders('models');
+  const progress = new Progress({ label: `encode ${split}`, total: sizes[split], unit: 'clips' });
+  for (const m of ['audio', 'visual']) await mkdir(join(cache, 'features', m), { recursive: true });
+  let done = 0;
+  for (const clip of synthClips({ seed: DATA_SEED, split, preset: 'default' }, sizes[split])) {
+    const features = await encode(clip.segments());
+    for (const m of ['audio', 'visual'] as const) {
+      const rows = features[m];
+      const data = new Float32Array(rows.length * rows[0].length);
+      rows.forEach((r, t) => data.set(r, t * r.length));
+      await writeNpy(join(cache, 'features', m, `${clip.id}.npy`), {
+        dtype: 'float32',
+        shape: [rows.length, rows[0].length],
+        data,
+      });
+    }
+    progress.update(++done);
+  }
+  progress.finish();
+  await writeFile(marker, `${new Date().toISOString()}\n`);
+}
+
+async function load(split: LlpSplit): Promise<ParserData> {
+  await ensureSplit(split);
+  return loadLlpSplit({ features: join(cache, 'features'), annotations: cache, pseudo: cache, split });
+}
+
+interface Variant {
+  name: string;
+  kind: 'han' | 'link';
+  off: LinkModule[];
+}
+const variants: Variant[] = [
+  { name: 'han', kind: 'han', off: [] },
+  { name: 'link', kind: 'link', off: [] },
+  ...LINK_MODULES.map((m): Variant => ({ name: `link-no-${m}`, kind: 'link', off: [m] })),
+];
+const chosen = values.only ? variants.filter((v) => values.only!.split(',').includes(v.name)) : variants;
+
+const started = Date.now();
+const [train, val, test] = [await load('train'), await load('val'), await load('test')];
+console.error(
+  `data: ${train.filenames.length} train, ${val.filenames.length} val, ${test.filenames.length} test clips (${LLP_FILES.train} in ${cache})`,
+);
+const stats = featureStats(train);
+const results: Record<string, unknown>[] = JSON.parse(await readFile(values.json!, 'utf8').catch(() => '[]'));
+for (const seed of seeds) {
+  for (const v of chosen) {
+    const t0 = Date.now();
+    const base = parserConfig(v.kind, {
+      audioDim: train.audioDim,
+      visualDim: train.visualDim,
+      inputStats: stats,
+    });
+    const config: ParserConfig = { ...base, modules: withAblations(base.modules, v.off) };
+    const trained = await trainParser({
+      config,
+      name: v.name,
+      train,
+      val,
+      epochs,
+      seed,
+      log: (l) => console.error(l.slice(0, 160)),
+    });
+    const predictions = await predictParser(trained.trainer, test, 'best');
+    const pairs = predictions.map((prediction, i) => ({ prediction, truth: test.truth![i] }));
+    const row = {
+      variant: v.name,
+      seed,
+      bestEpoch: trained.best.epoch,
+      val: trained.best.value,
+      ...metricRecord(evaluateParser(predictions, test)),
+      ...modalityBreakdown(pairs, 25),
+      seconds: Math.round((Date.now() - t0) / 1000),
+    };
+    console.log(JSON.stringify(row));
+    const kept = results.filter((r) => !(r.variant === v.name && r.seed === seed));
+    results.splice(0, results.length, ...kept, row);
+    await writeFile(values.json!, JSON.stringify(results, null, 1) + '\n');
+  }
+}
+console.error(`done in ${Math.round((Date.now() - started) / 1000)} s; results in ${values.json}`);
