@@ -1,7 +1,7 @@
 // `avvp synth` through the real CLI: outputs, byte-identical reruns (MP4 included), progress, and
 // every bad flag answered with a message that names it.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,18 @@ describe('avvp synth', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/avvp synth: FFMPEG_PATH is set to '.*nope', which is not an executable file/);
     expect(await readdir(dir)).not.toContain('noffmpeg');
+  });
+
+  it('refuses to merge into a malformed LLP dense file already in the folder (exit 1, file and line)', async () => {
+    const out = path.join(dir, 'malformed');
+    await mkdir(out);
+    await writeFile(
+      path.join(out, 'AVVP_eval_visual.csv'),
+      'filename\tonset\toffset\tevent_labels\nx_0_10\t0\n',
+    );
+    const r = await avvp(['--clips', '1', '--split', 'val', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/avvp synth: .*AVVP_eval_visual\.csv:2: expected 4 fields, found 2/);
   });
 
   it('prints its usage with --help', async () => {

@@ -8,6 +8,7 @@ import { writeDataset } from '../../streams/synth/dataset.js';
 import { InteractionError, parseInteractions, type Interaction } from '../../streams/synth/interactions.js';
 import { Mp4Error } from '../../streams/synth/mp4.js';
 import { PRESETS, isPresetName } from '../../streams/synth/presets.js';
+import { LlpFormatError } from '../../train/data/llp.js';
 import { Progress } from '../../util/progress.js';
 
 const usage = `Usage: avvp synth --clips N --out DIR [options]
@@ -111,9 +112,10 @@ const command: Command = {
     if (existing && !existing.isDirectory()) throw new CliError(`--out '${out}' exists and is not a folder`);
     const interactions =
       values.interactions === undefined ? undefined : await loadInteractions(values.interactions);
+    const noise = pseudoNoise(values['pseudo-noise']);
     const progress = new Progress({ label: `synth ${split}`, total: clips, unit: 'clips' });
     try {
-      const summary = await writeDataset({
+      const written = await writeDataset({
         seed,
         split,
         preset,
@@ -124,16 +126,18 @@ const command: Command = {
         offBoundary,
         singleAnnotation: values['single-annotation'] ?? false,
         interactions,
-        pseudoNoise: pseudoNoise(values['pseudo-noise']),
+        pseudoNoise: noise,
         mp4: values.mp4 ?? false,
         onClip: (done) => progress.update(done),
       });
       progress.finish();
-      process.stdout.write(`wrote ${summary.clips} ${split} clips to ${out}\n`);
+      process.stdout.write(`wrote ${written} ${split} clips to ${out}\n`);
       return 0;
     } catch (err) {
       progress.finish('failed');
-      if (err instanceof Mp4Error || err instanceof FfmpegNotFoundError) throw new CliError(err.message, 1);
+      if (err instanceof Mp4Error || err instanceof FfmpegNotFoundError || err instanceof LlpFormatError) {
+        throw new CliError(err.message, 1);
+      }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS' || code === 'ENOSPC') {
         throw new CliError(`cannot write to '${out}': ${(err as Error).message}`, 1);

@@ -35,16 +35,11 @@ export interface DatasetOptions extends Omit<SynthOptions, 'split'> {
   onClip?(done: number): void;
 }
 
-export interface DatasetSummary {
-  clips: number;
-  files: string[];
-}
-
-export async function writeDataset(o: DatasetOptions): Promise<DatasetSummary> {
+/** Writes clips 0..clips-1 of the split; resolves to the number of clips written. */
+export async function writeDataset(o: DatasetOptions): Promise<number> {
   const options = resolveOptions(o);
   const ffmpeg = o.mp4 ? (o.ffmpeg ?? (await locateFfmpeg())) : undefined; // fail before writing anything
   await mkdir(o.out, { recursive: true });
-  const files: string[] = [];
   const weak: { filename: string; labels: string[] }[] = [];
   const dense = { audio: [] as DenseRow[], visual: [] as DenseRow[] };
   const boxes: BoxItem[] = [];
@@ -76,12 +71,7 @@ export async function writeDataset(o: DatasetOptions): Promise<DatasetSummary> {
   } finally {
     await truth.close();
   }
-  files.push(truthPath);
-  const write = async (name: string, text: string) => {
-    const file = path.join(o.out, name);
-    await writeFile(file, text);
-    files.push(file);
-  };
+  const write = (name: string, text: string) => writeFile(path.join(o.out, name), text);
   await write(LLP_FILES[o.split], formatWeakCsv(weak));
   if (o.split !== 'train') {
     // LLP keeps val and test dense rows in one file each: merge with rows of other clips already there
@@ -104,7 +94,7 @@ export async function writeDataset(o: DatasetOptions): Promise<DatasetSummary> {
     `synth_${o.split}.json`,
     JSON.stringify({ generator: 'SynthAV', clips: o.clips, ...rest, knobs }, null, 2) + '\n',
   );
-  return { clips: o.clips, files };
+  return o.clips;
 }
 
 /**

@@ -79,7 +79,7 @@ export interface SceneOptions {
   classes?: readonly string[];
 }
 
-/** Draws a scene. The number and order of draws is fixed by the options, so a seed is a scene. */
+/** Draws a scene. Every random choice comes from `rng`, so a seed (and the options) is a scene. */
 export function sampleScene(rng: Rng, opts: SceneOptions): Scene {
   const { knobs, duration } = opts;
   const pool = rng.shuffle([...(opts.classes ?? SYNTH_CLASS_NAMES)]);
