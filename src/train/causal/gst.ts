@@ -80,23 +80,10 @@ export class GrowShrinkTree {
     node.branches = children.sort((a, b) => b.growScore - a.growScore);
   }
 
-  /** Backward elimination: repeatedly drop the parent whose removal improves the score most. */
   private shrink(node: GstNode, parents: number[]): void {
-    node.removals = [];
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < parents.length; i++) {
-        const without = parents.filter((_, k) => k !== i);
-        const s = this.score.local(this.vertex, without);
-        if (s > node.shrinkScore) {
-          node.shrinkScore = s;
-          best = i;
-        }
-      }
-      if (best < 0) return;
-      node.removals.push(parents[best]);
-      parents.splice(best, 1);
-    }
+    const { removals, score } = eliminate(this.score, this.vertex, parents, node.growScore);
+    node.removals = removals;
+    node.shrinkScore = score;
   }
 }
 
@@ -124,21 +111,35 @@ export function growShrink(score: LocalScore, v: number, allowed: (x: number) =>
     parents.push(best);
     current = bestScore;
   }
+  const shrunk = eliminate(score, v, parents, current);
+  return { parents, score: shrunk.score };
+}
+
+/**
+ * Greedy backward elimination from a set scoring `current`: repeatedly drop the parent whose
+ * removal improves the score most (strictly). Removes from `parents` in place.
+ */
+function eliminate(
+  score: LocalScore,
+  v: number,
+  parents: number[],
+  current: number,
+): { removals: number[]; score: number } {
+  const removals: number[] = [];
   for (;;) {
     let best = -1;
-    let bestScore = current;
-    parents.forEach((_, i) => {
+    for (let i = 0; i < parents.length; i++) {
       const s = score.local(
         v,
         parents.filter((_, k) => k !== i),
       );
-      if (s > bestScore) {
-        bestScore = s;
+      if (s > current) {
+        current = s;
         best = i;
       }
-    });
-    if (best < 0) return { parents, score: current };
+    }
+    if (best < 0) return { removals, score: current };
+    removals.push(parents[best]);
     parents.splice(best, 1);
-    current = bestScore;
   }
 }
