@@ -43,7 +43,7 @@ describe('grasp recovery on simulated linear-Gaussian data', () => {
     const result = grasp(data, { seed: 1 });
     expect(structuralHammingDistance(result.cpdag, cpdagOf(sem.parents))).toBe(0);
     // Only where the DAG found gives the effect the true parents (reversible edges may differ).
-    const found = result.dag.map((_, y) => result.dag.flatMap((row, x) => (row[y] ? [x] : [])));
+    const found = parentsOf(result.dag);
     const same = result.edges.filter((e) => found[e.to].join() === sem.parents[e.to].join());
     expect(same.length).toBeGreaterThan(0);
     for (const e of same) {
@@ -59,7 +59,7 @@ describe('grasp result', () => {
   it('is consistent: score = sum of local scores of the DAG, cpdag of the dag, edges match both', () => {
     const result = grasp(data, { seed: 3, restarts: 2, lambda: 0.5, names: 'abcdefghij'.split('') });
     const score = new BicScore(covarianceOf(data), { lambda: 0.5 });
-    const parents = result.dag.map((_, y) => result.dag.flatMap((row, x) => (row[y] ? [x] : [])));
+    const parents = parentsOf(result.dag);
     expect(result.score).toBeCloseTo(
       parents.reduce((s, ps, y) => s + score.local(y, ps), 0),
       6,
