@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
 import { CausalDataError, covarianceOf } from '../../src/train/causal/covariance.js';
-import { cpdagOf, structuralHammingDistance } from '../../src/train/causal/cpdag.js';
+import { cpdagOf, parentsOf, structuralHammingDistance } from '../../src/train/causal/cpdag.js';
 import { grasp, GRASP_TIERS } from '../../src/train/causal/grasp.js';
 import { BicScore } from '../../src/train/causal/score.js';
 import { randomLinearSem, sampleLinearSem, type LinearSem } from '../../src/train/causal/simulate.js';
