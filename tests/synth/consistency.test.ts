@@ -92,3 +92,60 @@ describe('writeMp4', () => {
     );
   });
 });
+
+describe('a default-preset clip with several events, through MP4 and fromMedia', () => {
+  it('has energy in every audible class band and every unoccluded object in its box', async () => {
+    const options = resolveOptions({ seed: 31, preset: 'default', knobs: { events: [3, 3] } });
+    // the first clip with a silent second (the noise reference) and objects in view
+    let clip = new SynthClip(options, 0);
+    const C = clip.truth.classes.length;
+    const silent = (c: SynthClip, k: number) =>
+      c.truth.audio.subarray(k * C, (k + 1) * C).every((x) => x === 0);
+    for (
+      let i = 1;
+      ![...Array(10).keys()].some((k) => silent(clip, k)) || clip.truth.boxes[40].length < 2;
+      i++
+    ) {
+      clip = new SynthClip(options, i);
+    }
+    const file = path.join(dir, `${clip.name}.mp4`);
+    await writeMp4(clip, file);
+    const segments = await lastValueFrom(fromMedia(file).pipe(toArray()));
+    const quiet = segments.filter((s) => silent(clip, s.index));
+    let audible = 0;
+    for (const spec of SYNTH_CLASSES) {
+      const c = clip.truth.classes.indexOf(spec.name);
+      const floor = Math.max(
+        ...quiet.map((s) => bandRms(s.audio!, s.sampleRate, spec.band[0], spec.band[1])),
+      );
+      for (const s of segments) {
+        if (!clip.truth.audio[s.index * C + c]) continue;
+        const energy = bandRms(s.audio!, s.sampleRate, spec.band[0], spec.band[1]);
+        expect(energy, `${spec.name} second ${s.index}`).toBeGreaterThan(3 * floor);
+        audible++;
+      }
+    }
+    let checked = 0;
+    for (const s of segments) {
+      s.frames!.forEach((frame, j) => {
+        const boxes = clip.truth.boxes[s.index * s.fps + j];
+        boxes.forEach((b, n) => {
+          const covered = boxes
+            .slice(n + 1)
+            .some(
+              (o) => o.box[0] < b.box[2] && b.box[0] < o.box[2] && o.box[1] < b.box[3] && b.box[1] < o.box[3],
+            );
+          if (covered) return;
+          const color = displayed(SYNTH_CLASSES.find((x) => x.name === b.class)!.color);
+          expect(
+            colorFraction(frame, s.width, b.box, color, TOLERANCE + 10, 'inside'),
+            `${b.class} frame ${j}`,
+          ).toBeGreaterThan(0.03);
+          checked++;
+        });
+      });
+    }
+    expect(audible).toBeGreaterThan(4);
+    expect(checked).toBeGreaterThan(80);
+  });
+});
