@@ -96,9 +96,18 @@ export class HttpApi {
   /** Listens (port 0: any free port); resolves to the bound port. */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      const onError = (err: NodeJS.ErrnoException) => {
+        const hint =
+          err.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is already in use; choose another port`
+            : err.code === 'EACCES'
+              ? `no permission to listen on port ${port}; use a port above 1023`
+              : `cannot listen on ${host}:${port}: ${err.message}`;
+        reject(new Error(hint, { cause: err }));
+      };
+      this.server.once('error', onError);
       this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+        this.server.off('error', onError);
         resolve();
       });
     });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamControllerError } from '../../src/sinks/http.js';
+import { HttpApi, StreamControllerError } from '../../src/sinks/http.js';
+import { Metrics } from '../../src/sinks/metrics.js';
 import { segmentMessage } from '../../src/sinks/protocol.js';
-import { CLASSES, TestClient, startServer, type TestServer } from './helpers.js';
+import { CLASSES, MemoryStreams, TestClient, startServer, type TestServer } from './helpers.js';
 import { parsePrometheusText, sampleValue } from './prom-text.js';
 
 let server: TestServer | undefined;
@@ -60,6 +61,22 @@ describe('health', () => {
     server.ready.streams[0]!.state = 'reconnecting';
     expect(await request('/readyz')).toMatchObject({ status: 200, body: { ready: true, reasons: [] } });
     expect((await request('/readyz', { method: 'POST' })).status).toBe(405);
+  });
+});
+
+describe('listen', () => {
+  it('says clearly when the port is taken', async () => {
+    server = await startServer();
+    const second = new HttpApi({
+      metrics: new Metrics({ processMetrics: false }),
+      readiness: { modelsLoaded: () => true, streams: () => [] },
+      streams: new MemoryStreams(),
+      hello: () => ({ streams: [], classes: [] }),
+    });
+    await expect(second.listen(server.port)).rejects.toThrow(
+      `port ${server.port} on 127.0.0.1 is already in use; choose another port`,
+    );
+    await second.events.close();
   });
 });
 
