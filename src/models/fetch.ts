@@ -86,7 +86,7 @@ export const CATALOG: readonly KnownExport[] = [
   },
   {
     name: 'clip-vit-b32-vision-q8',
-    description: 'CLIP ViT-B/32 image encoder, 8-bit quantized (about 90 MB)',
+    description: 'CLIP ViT-B/32 image encoder, 8-bit quantized (smaller)',
     repo: CLIP_REPO,
     revision: 'main',
     path: 'onnx/vision_model_quantized.onnx',
@@ -102,7 +102,7 @@ export const CATALOG: readonly KnownExport[] = [
   },
   {
     name: 'clap-htsat-unfused-audio-q8',
-    description: 'CLAP HTSAT (unfused) audio encoder, 8-bit quantized',
+    description: 'CLAP HTSAT (unfused) audio encoder, 8-bit quantized (smaller)',
     repo: CLAP_REPO,
     revision: 'main',
     path: 'onnx/audio_model_quantized.onnx',

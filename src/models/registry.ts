@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { ManifestError, readManifest, type ModelKind, type ModelManifest } from './manifest.js';
 import { sha256File } from './sha256.js';
 
-export type FileStatus = 'ok' | 'missing' | 'sha256-mismatch' | 'unreadable' | 'unchecked';
+/** 'invalid' is set by callers that also validated the file with onnxruntime (validate.ts). */
+export type FileStatus = 'ok' | 'missing' | 'sha256-mismatch' | 'unreadable' | 'unchecked' | 'invalid';
 
 export interface ModelEntry {
   manifest: ModelManifest;

@@ -1,0 +1,163 @@
+// `avvp models list|fetch`: what is in a model directory and whether it is intact, and
+// downloading the known public encoder exports into one (see docs/models.md).
+import { basename } from 'node:path';
+import { DownloadError } from '../../models/download.js';
+import { CATALOG, DEFAULT_HUB, FetchError, fetchModel } from '../../models/fetch.js';
+import type { TensorSpec } from '../../models/manifest.js';
+import { listProblems, loadModelDir, ModelDirError, type ModelEntry } from '../../models/registry.js';
+import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
+
+const width = Math.max(...CATALOG.map((e) => e.name.length));
+const usage = `Usage: avvp models list [--dir DIR] [--json] [--validate]
+       avvp models fetch <name>... [--dir DIR] [--mirror URL] [--force] [--timeout S] [--retries N]
+
+list    Every model manifest (*.json) in DIR (default models/): name, kind, file, whether the
+        file matches the manifest's sha256, and its inputs -> outputs. Then every problem
+        (invalid manifests, missing or changed files, heads with no compatible encoder) on
+        stderr. Exit status 0 when there is none, 1 otherwise.
+  --json      print a JSON array of {"name","kind","file","ok"} instead ("problem" is added
+              when ok is false; an unreadable manifest has kind and file null)
+  --validate  also open each file with onnxruntime and compare its inputs/outputs with the
+              manifest (names, dtypes, ranks, dims)
+
+fetch   Download known public exports into DIR (default models/) as <name>.onnx with a
+        manifest <name>.json: sha256-checked, resumable (rerun after an interruption),
+        validated with onnxruntime before it is installed.
+  --mirror URL  fetch from URL instead of ${DEFAULT_HUB}; it must serve the hub's layout
+                <URL>/<repo>/resolve/<revision>/<path>
+  --force       download again even when a verified copy is present
+  --timeout S   give up on a connection silent for S seconds (default 30)
+  --retries N   resume attempts after a dropped connection (default 3)
+
+Known exports:
+${CATALOG.map((e) => `  ${e.name.padEnd(width)}  ${e.description}`).join('\n')}
+`;
+
+const models: Command = {
+  name: 'models',
+  summary: 'list the models in a directory and check them; fetch CLIP/CLAP encoder exports',
+  usage,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'list') return list(rest);
+    if (sub === 'fetch') return fetch(rest);
+    throw new CliError(
+      sub === undefined ? 'missing sub-command: list or fetch' : `unknown sub-command '${sub}'`,
+    );
+  },
+};
+export default models;
+
+async function list(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    dir: { type: 'string', default: 'models' },
+    json: { type: 'boolean', default: false },
+    validate: { type: 'boolean', default: false },
+  });
+  if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
+  let directory;
+  try {
+    directory = await loadModelDir(values.dir);
+  } catch (err) {
+    if (err instanceof ModelDirError) throw new CliError(err.message, 1);
+    throw err;
+  }
+  if (values.validate) await validateAll(directory.models);
+  const problems = listProblems(directory);
+
+  if (values.json) {
+    const rows = [
+      ...directory.models.map((m) => ({
+        name: m.manifest.name,
+        kind: m.manifest.kind,
+        file: m.manifest.file,
+        ok: m.status === 'ok',
+        ...(m.problem !== undefined ? { problem: m.problem } : {}),
+      })),
+      ...directory.invalid.map((i) => ({
+        name: basename(i.manifestPath, '.json'),
+        kind: null,
+        file: null,
+        ok: false,
+        problem: i.message,
+      })),
+    ];
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  } else {
+    const table = directory.models.map((m) => [
+      m.manifest.name,
+      m.manifest.kind,
+      m.manifest.file,
+      m.status,
+      `${m.manifest.inputs.map(tensor).join(', ')} -> ${m.manifest.outputs.map(tensor).join(', ')}`,
+    ]);
+    if (table.length > 0)
+      process.stdout.write(formatTable([['NAME', 'KIND', 'FILE', 'STATUS', 'I/O'], ...table]));
+  }
+  for (const line of problems) process.stderr.write(`problem: ${line}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+/** Marks entries whose file fails onnxruntime validation (done only on request: it loads every model). */
+async function validateAll(entries: ModelEntry[]): Promise<void> {
+  const { validateModelFile } = await import('../../models/validate.js');
+  for (const entry of entries) {
+    if (entry.status !== 'ok') continue;
+    try {
+      await validateModelFile(entry.filePath, entry.manifest);
+    } catch (err) {
+      entry.status = 'invalid';
+      entry.problem = (err as Error).message.replace(/\n\s*/g, ' ');
+    }
+  }
+}
+
+async function fetch(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    dir: { type: 'string', default: 'models' },
+    mirror: { type: 'string' },
+    force: { type: 'boolean', default: false },
+    timeout: { type: 'string' },
+    retries: { type: 'string' },
+  });
+  if (positionals.length === 0)
+    throw new CliError(`name the export(s) to fetch: ${CATALOG.map((e) => e.name).join(', ')}`);
+  const unknown = positionals.find((name) => !CATALOG.some((e) => e.name === name));
+  if (unknown !== undefined)
+    throw new CliError(`unknown model '${unknown}'; known exports: ${CATALOG.map((e) => e.name).join(', ')}`);
+  const timeoutMs = numberFlag('timeout', values.timeout, 30, { min: 0.1 }) * 1000;
+  const retries = numberFlag('retries', values.retries, 3, { integer: true, min: 0, max: 100 });
+  for (const name of positionals) {
+    try {
+      const result = await fetchModel(name, {
+        dir: values.dir,
+        force: values.force,
+        ...(values.mirror !== undefined ? { mirror: values.mirror } : {}),
+        download: { timeoutMs, retries, progress: true },
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const how = result.downloaded ? 'fetched' : 'already present';
+      process.stdout.write(
+        `${result.name}: ${how}, ${result.filePath} sha256 ${result.sha256} (${result.sha256Source})\n`,
+      );
+    } catch (err) {
+      if (err instanceof FetchError || err instanceof DownloadError)
+        throw new CliError(`${name}: ${err.message}`, 1);
+      throw err;
+    }
+  }
+  return 0;
+}
+
+function tensor(t: TensorSpec): string {
+  return `${t.name} ${t.dtype}[${t.shape.join(',')}]`;
+}
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return (
+    rows
+      .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  '))
+      .join('\n') + '\n'
+  );
+}
