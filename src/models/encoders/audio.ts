@@ -164,6 +164,11 @@ export function melFilterBank(bands: number, fftSize: number, sampleRate: number
       column.push(w);
       sum += w;
     }
+    if (sum === 0) {
+      throw new RangeError(
+        `mel band ${m} (${left.toFixed(1)}-${right.toFixed(1)} Hz) contains no FFT bin: use fewer bands or a longer FFT`,
+      );
+    }
     column.forEach((w, k) => (out[k * bands + m] = w / sum));
   }
   return out;

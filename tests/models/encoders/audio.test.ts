@@ -1,6 +1,6 @@
 // The DSP audio encoder against a float64 reference and against what known signals must give.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AUDIO_FEATURES, AUDIO_LAYOUT, EncoderInputError } from '../../../src/models/encoders/index.js';
+import { AUDIO_FEATURES, AUDIO_LAYOUT, EncoderInputError, melFilterBank } from '../../../src/models/encoders/index.js';
 import type { Segment } from '../../../src/types.js';
 import { audioEncoder, clicks, modulatedNoise, segment, tones, worstError } from './helpers.js';
 import { referenceAudio, referenceCentres } from './reference.js';
@@ -123,6 +123,16 @@ describe('dsp-audio', () => {
     for (let i = 0; i < 16; i++) {
       const [single] = await encoder.encode([segments[i]]);
       expect(worstError(batched[i], single, 1e-4, 1e-4).ratio).toBeLessThanOrEqual(1);
+    }
+  });
+
+  test('a filter bank with bands narrower than the bin spacing is refused', () => {
+    expect(() => melFilterBank(128, 64, 16000, 0, 8000)).toThrow(/mel band 0 .* contains no FFT bin: use fewer bands or a longer FFT/);
+    const bank = melFilterBank(64, 512, 16000, 0, 8000);
+    for (let m = 0; m < 64; m++) {
+      let sum = 0;
+      for (let k = 0; k < 257; k++) sum += bank[k * 64 + m];
+      expect(sum).toBeCloseTo(1, 5);
     }
   });
 
