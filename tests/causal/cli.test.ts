@@ -34,7 +34,9 @@ function readMatrix(text: string): number[][] {
 
 let dir: string;
 let rows: number[][];
-const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+// Names with a comma and a quote check the CSV quoting of the edge list.
+const names = ['a', 'b,1', 'c "q"', 'd', 'e', 'f'];
+const csvField = (name: string) => (/[",]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
 const file = (name: string) => join(dir, name);
 
 beforeAll(async () => {
@@ -43,7 +45,7 @@ beforeAll(async () => {
   const data = sampleLinearSem(randomLinearSem(6, 6, rng), 1000, rng);
   rows = Array.from({ length: data.n }, (_, r) => Array.from(data.values.slice(r * 6, r * 6 + 6)));
   const body = rows.map((row) => row.join(',')).join('\n') + '\n';
-  await writeFile(file('data.csv'), `${names.join(',')}\n${body}`);
+  await writeFile(file('data.csv'), `${names.map(csvField).join(',')}\n${body}`);
   await writeFile(file('plain.csv'), body);
 });
 
@@ -72,7 +74,10 @@ describe('avvp grasp', () => {
     expect(cpdag).toEqual(expected.cpdag);
     const edges = (await readFile(file('e.csv'), 'utf8')).trim().split('\n');
     expect(edges[0]).toBe('cause,effect,weight');
-    expect(edges.slice(1)).toEqual(expected.edges.map((e) => `${e.cause},${e.effect},${e.weight}`));
+    expect(edges.slice(1)).toEqual(
+      expected.edges.map((e) => `${csvField(e.cause)},${csvField(e.effect)},${e.weight}`),
+    );
+    expect(edges.join('\n')).toContain('"b,1"');
   });
 
   it('writes the DAG with --dag; reads data without a header; honours --lambda/--depth/--restarts/--tier', async () => {
