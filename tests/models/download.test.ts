@@ -7,6 +7,8 @@ import { DownloadError, downloadFile } from '../../src/models/download.js';
 import { refusedUrl, startFileServer, type FileServer } from './fixtures/file-server.js';
 
 const payload = randomBytes(200_000);
+const corrupted = Buffer.from(payload);
+corrupted[1000] ^= 0xff;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const quick = { retryDelayMs: 0, timeoutMs: 5000 };
 
@@ -14,7 +16,7 @@ let server: FileServer;
 beforeAll(async () => {
   server = await startFileServer({
     '/good.bin': { body: payload },
-    '/corrupt.bin': { body: Buffer.concat([payload.subarray(0, 1000), Buffer.from('x'), payload.subarray(1001)]) },
+    '/corrupt.bin': { body: corrupted },
     '/drop.bin': { body: payload, drop: { bytes: 70_000, times: 1 } },
     '/drop-always.bin': { body: payload, drop: { bytes: 50_000, times: 99 } },
     '/norange.bin': { body: payload, ignoreRange: true, drop: { bytes: 30_000, times: 1 } },
@@ -22,6 +24,8 @@ beforeAll(async () => {
     '/hop1': { redirect: '/hop2', headers: { 'x-linked-etag': `"${sha(payload)}"` } },
     '/hop2': { redirect: '/good.bin' },
     '/loop': { redirect: '/loop' },
+    '/busy.bin': { body: payload, fail: { status: 503, times: 1 } },
+    '/forbidden.bin': { body: payload, fail: { status: 403, times: 1 } },
     '/etag-wrong': { redirect: '/good.bin', headers: { 'x-linked-etag': `"${'0'.repeat(64)}"` } },
   });
 });
@@ -113,6 +117,16 @@ describe('downloadFile', () => {
     const err = await failure(downloadFile(`${server.url}/etag-wrong`, join(await tmp(), 'x.bin')));
     expect(err.kind).toBe('sha256');
     expect(err.message).toMatch(/the server announced 0{64}/);
+  });
+
+  it('retries a 5xx answer but not a 4xx one', async () => {
+    const dir = await tmp();
+    const notes: string[] = [];
+    const busy = await downloadFile(`${server.url}/busy.bin`, join(dir, 'busy'), { ...quick, log: (l) => notes.push(l) });
+    expect(busy.sha256).toBe(sha(payload));
+    expect(notes[0]).toMatch(/busy\.bin answered HTTP 503 Service Unavailable; retrying in 0 ms \(attempt 2 of 4\)/);
+    const forbidden = await failure(downloadFile(`${server.url}/forbidden.bin`, join(dir, 'f'), quick));
+    expect(forbidden.message).toMatch(/forbidden\.bin answered HTTP 403 Forbidden$/);
   });
 
   it('gives up on redirect loops, 404s, wrong sizes and silent servers', async () => {
