@@ -82,7 +82,7 @@ describe('avvp models', () => {
     expect(again.stdout).toMatch(/^clip-vit-b32-vision: already present, /m);
   });
 
-  it('reports a changed file, a bad manifest and an unpaired head, with exit status 1', async () => {
+  it('reports a changed file and a bad manifest, with exit status 1', async () => {
     await writeFile(join(dir, 'clap-htsat-unfused-audio.onnx'), 'not the model any more');
     await writeFile(join(dir, 'typo.json'), JSON.stringify({ name: 'typo', kind: 'parser' }));
     const listed = await avvp(['list', '--dir', dir]);
