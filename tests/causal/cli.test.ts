@@ -19,7 +19,7 @@ function avvp(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'grasp', ...args],
-      { timeout: 30_000 },
+      { timeout: 120_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -31,6 +31,9 @@ function readMatrix(text: string): number[][] {
     .split('\n')
     .map((line) => line.split(',').map(Number));
 }
+
+// Several CLI processes at once: allow for a heavily loaded machine.
+const MANY_SPAWNS_TIMEOUT_MS = 180_000;
 
 let dir: string;
 let rows: number[][];
@@ -126,20 +129,24 @@ describe('avvp grasp', () => {
       /'x1' \(column 2\) is \(almost\) a linear combination/,
     ],
   ];
-  it('fails clearly on bad data: ' + bad.map(([what]) => what).join(', '), async () => {
-    const runs = await Promise.all(
-      bad.map(async ([what, content, header]) => {
-        const path = file(`${what.replace(/\W+/g, '-')}.csv`);
-        await writeFile(path, content);
-        return avvp('--data', path, '--out', file('never.csv'), ...(header ? ['--header'] : []));
-      }),
-    );
-    runs.forEach((run, k) => {
-      expect(run.stderr).toMatch(bad[k][3]);
-      expect(run.code).toBe(1);
-      expect(run.stderr).not.toMatch(/internal error|at .*\.ts:/);
-    });
-  });
+  it(
+    'fails clearly on bad data: ' + bad.map(([what]) => what).join(', '),
+    async () => {
+      const runs = await Promise.all(
+        bad.map(async ([what, content, header]) => {
+          const path = file(`${what.replace(/\W+/g, '-')}.csv`);
+          await writeFile(path, content);
+          return avvp('--data', path, '--out', file('never.csv'), ...(header ? ['--header'] : []));
+        }),
+      );
+      runs.forEach((run, k) => {
+        expect(run.stderr).toMatch(bad[k][3]);
+        expect(run.code).toBe(1);
+        expect(run.stderr).not.toMatch(/internal error|at .*\.ts:/);
+      });
+    },
+    MANY_SPAWNS_TIMEOUT_MS,
+  );
 
   it('fails clearly on a missing file and an unwritable output', async () => {
     const missing = await avvp('--data', file('nope.csv'), '--out', file('x.csv'));
@@ -160,14 +167,18 @@ describe('avvp grasp', () => {
     [['--data', 'x.csv', '--out', 'y.csv', '--tier', 'grasp9'], /--tier must be grasp0, grasp1 or grasp2/],
     [['--data', 'x.csv', '--out', 'y.csv', '--frobnicate'], /Unknown option '--frobnicate'/],
   ];
-  it('rejects bad flags with exit code 2 and a usage hint', async () => {
-    const runs = await Promise.all(badFlags.map(([args]) => avvp(...args)));
-    runs.forEach((run, k) => {
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(badFlags[k][1]);
-      expect(run.stderr).toMatch(/Run 'avvp grasp --help' for usage/);
-    });
-  });
+  it(
+    'rejects bad flags with exit code 2 and a usage hint',
+    async () => {
+      const runs = await Promise.all(badFlags.map(([args]) => avvp(...args)));
+      runs.forEach((run, k) => {
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(badFlags[k][1]);
+        expect(run.stderr).toMatch(/Run 'avvp grasp --help' for usage/);
+      });
+    },
+    MANY_SPAWNS_TIMEOUT_MS,
+  );
 
   it('prints usage with --help', async () => {
     const run = await avvp('--help');
