@@ -7,6 +7,7 @@
 // melFilterBank(...) (the filter bank stored in the graph).
 
 import { Graph, type Tensor } from '../onnx/builder.js';
+import { featureCount, layout } from './layout.js';
 
 export const AUDIO_SAMPLE_RATE = 16000;
 export const AUDIO_SAMPLES = 16000;
@@ -54,7 +55,7 @@ export const AUDIO_LAYOUT = layout([
   ['onset_peak', 1],
 ]);
 
-export const AUDIO_FEATURES = AUDIO_LAYOUT.reduce((n, [, , count]) => n + count, 0); // 296
+export const AUDIO_FEATURES = featureCount(AUDIO_LAYOUT); // 296
 
 export const AUDIO_ENCODER = {
   input: 'audio',
@@ -269,13 +270,4 @@ function meanStd(g: Graph, x: Tensor): [Tensor, Tensor] {
   const mean = g.reduceMean(x, [1], true);
   const centred = g.sub(x, mean);
   return [mean, g.sqrt(g.reduceMean(g.mul(centred, centred), [1], true))];
-}
-
-function layout(parts: [string, number][]): [string, number, number][] {
-  let at = 0;
-  return parts.map(([name, count]) => {
-    const entry: [string, number, number] = [name, at, count];
-    at += count;
-    return entry;
-  });
 }

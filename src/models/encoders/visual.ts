@@ -1,11 +1,12 @@
 // The bundled DSP visual encoder as an ONNX graph: the segment's 8 RGB24 frames at 224x224 ->
 // a 7x7 map of 14 descriptors per 32x32-pixel cell (colour, luminance, contrast, chroma, edge
-// energy, motion energy, hue energies) and a pooled 73-d vector. No learned weights; the file is reproducible
-// from the repository. docs/models/encoders.md lists what each dimension means.
+// energy, motion energy, hue energies) and a pooled 91-d vector. No learned weights; the file is
+// reproducible from the repository. docs/models/encoders.md lists what each dimension means.
 //
 // Public API: buildDspVisualEncoder(opts) -> ONNX bytes; VISUAL_ENCODER (sizes, names, layouts).
 
 import { Graph, type Tensor } from '../onnx/builder.js';
+import { featureCount, layout } from './layout.js';
 
 export const VISUAL_FRAMES = 8;
 export const VISUAL_SIZE = 224;
@@ -19,9 +20,9 @@ export const POOL = 4;
 export const WORK_SIZE = VISUAL_SIZE / POOL; // 56
 export const CELL = WORK_SIZE / GRID; // 8 working pixels = 32 input pixels
 
-/** Per-cell descriptors, in map order (the last axis of `visual_map`). */
 /** Hue directions (degrees) of the hue-energy channels, in the RGB chroma plane (0 = red). */
 export const HUES = [0, 60, 120, 180, 240, 300] as const;
+/** Per-cell descriptors, in map order (the last axis of `visual_map`). */
 export const MAP_CHANNELS = [
   'red',
   'green',
@@ -37,23 +38,24 @@ export const MAP_DIM = MAP_CHANNELS.length; // 14
 const MOTION = MAP_CHANNELS.indexOf('motion');
 const CHROMA = MAP_CHANNELS.indexOf('chroma');
 
-/** `visual_features` layout: [name, first index, count]. */
-export const VISUAL_LAYOUT: readonly [string, number, number][] = [
-  ['cell_mean', 0, MAP_DIM],
-  ['cell_max', MAP_DIM, MAP_DIM],
-  ['cell_std', 2 * MAP_DIM, MAP_DIM],
-  ['motion_weighted', 3 * MAP_DIM, MAP_DIM],
-  ['chroma_weighted', 4 * MAP_DIM, MAP_DIM],
-  ['frame_contrast', 5 * MAP_DIM, 1],
-  ['brightness_change', 5 * MAP_DIM + 1, 1],
-  ['motion_peak', 5 * MAP_DIM + 2, 1],
-  ['salient_colour', 5 * MAP_DIM + 3, 9],
-  ['moving_colour', 5 * MAP_DIM + 12, 9],
-];
 /** Per-pixel descriptors pooled over the whole segment into `salient_colour` and `moving_colour`. */
 export const PIXEL_CHANNELS = ['red', 'green', 'blue', ...HUES.map((h) => `hue_${h}` as const)] as const;
-export const VISUAL_FEATURES = 5 * MAP_DIM + 3 + 2 * PIXEL_CHANNELS.length; // 91
 const PIXELS = VISUAL_FRAMES * WORK_SIZE * WORK_SIZE;
+
+/** `visual_features` layout: [name, first index, count]. */
+export const VISUAL_LAYOUT = layout([
+  ['cell_mean', MAP_DIM],
+  ['cell_max', MAP_DIM],
+  ['cell_std', MAP_DIM],
+  ['motion_weighted', MAP_DIM],
+  ['chroma_weighted', MAP_DIM],
+  ['frame_contrast', 1],
+  ['brightness_change', 1],
+  ['motion_peak', 1],
+  ['salient_colour', PIXEL_CHANNELS.length],
+  ['moving_colour', PIXEL_CHANNELS.length],
+]);
+export const VISUAL_FEATURES = featureCount(VISUAL_LAYOUT); // 91
 
 /** ITU-R BT.601 luma weights. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
@@ -90,7 +92,7 @@ export interface DspVisualOptions {
 
 /**
  * Builds the encoder: `frames` uint8 [batch, 8, 224, 224, 3] -> `visual_map` float32
- * [batch, 7, 7, 14] and `visual_features` float32 [batch, 73]. Values are in units of full scale
+ * [batch, 7, 7, 14] and `visual_features` float32 [batch, 91]. Values are in units of full scale
  * (pixel values / 255).
  */
 export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
@@ -126,6 +128,7 @@ export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
   );
   g.output(map, VISUAL_ENCODER.mapOutput);
   const pooled = g.scope('pooled', () => {
+    // Pixel-level pooling: the colour of the most colourful pixels, and of the pixels that changed.
     const pixels = g.concat([g.mul(rgb, 1 / 255), huePixels], 4); // [B, F, 56, 56, 9]
     const salient = pixelPooling(g, pixels, g.softmax(g.reshape(g.mul(range, SALIENCE_SHARPNESS / 255), [-1, PIXELS]), 1));
     const moving = g.add(g.reshape(absDiff, [-1, PIXELS - WORK_SIZE * WORK_SIZE]), MOTION_WEIGHT_FLOOR);
@@ -233,11 +236,11 @@ function gradientMagnitude(g: Graph, luma: Tensor): Tensor {
 }
 
 /**
- * The 73-d vector: mean, max and std of each map channel over the 49 cells, the map averaged
- * with weights proportional to each cell's motion (+ a floor), the map averaged with
- * softmax(20 x chroma) weights, then the whole-frame luma std
- * (mean over frames), the std over frames of the frame's mean luma, and the largest whole-frame
- * mean |luma difference| between consecutive frames.
+ * The first 73 dimensions of `visual_features`: mean, max and std of each map channel over the
+ * 49 cells, the map averaged with weights proportional to each cell's motion (+ a floor), the map
+ * averaged with softmax(20 x chroma) weights, then the whole-frame luma std (mean over frames),
+ * the std over frames of the frame's mean luma, and the largest whole-frame mean |luma
+ * difference| between consecutive frames.
  */
 function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerStep: Tensor): Tensor {
   const cells = g.reshape(map, [-1, GRID * GRID, MAP_DIM]);
