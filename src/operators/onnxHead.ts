@@ -5,7 +5,7 @@
 // missing one are low rather than invented.
 import type { RunModel, TensorMap } from '../models/runtime/protocol.js';
 import type { Features } from '../types.js';
-import type { WindowHead, WindowProbabilities } from './parse.js';
+import type { WindowProbabilities } from './parse.js';
 import type { FeatureWindow } from './window.js';
 
 export interface OnnxHeadIo {
@@ -19,7 +19,10 @@ export interface OnnxHeadIo {
   audioVisualOutput?: string;
 }
 
-export function onnxWindowHead(run: RunModel, io: OnnxHeadIo): WindowHead {
+/** A WindowHead that returns a Promise (so `timed` can wrap it). */
+export type PromisedWindowHead = (windows: FeatureWindow<Features>[]) => Promise<WindowProbabilities[]>;
+
+export function onnxWindowHead(run: RunModel, io: OnnxHeadIo): PromisedWindowHead {
   return async (windows) => {
     if (windows.length === 0) return [];
     const size = windows[0].items.length;
