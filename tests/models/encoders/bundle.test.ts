@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { formatManifest } from '../../../src/models/manifest.js';
 import { loadModelDir } from '../../../src/models/registry.js';
 import { BUNDLED_MODELS, buildDspAudioEncoder, buildDspVisualEncoder, dspAudioEncoder, dspVisualEncoder, sessionRunner } from '../../../src/models/encoders/index.js';
+import { InferencePool } from '../../../src/models/runtime/pool.js';
 import { openSession } from '../../../src/models/session.js';
 import { encodeBatch, type Encoders } from '../../../src/operators/encode.js';
 import { synthClip } from '../../../src/streams/synth/clip.js';
@@ -88,6 +89,32 @@ describe('DSP encoders in the encode operator', () => {
     } finally {
       await audio.session.release();
       await visual.session.release();
+    }
+  });
+
+  test('through the inference worker pool the encoders give what they give on this thread', async () => {
+    const pool = await InferencePool.create({
+      models: { 'dsp-audio': join(MODELS, 'dsp-audio.onnx'), 'dsp-visual': join(MODELS, 'dsp-visual.onnx') },
+      size: 1,
+      providers: ['cpu'],
+    });
+    const local = await openSession(join(MODELS, 'dsp-visual.onnx'), { providers: ['cpu'] });
+    try {
+      const segments = synthClip({ seed: 5, duration: 2 }, 1).segments();
+      const pooledAudio = await dspAudioEncoder((feeds) => pool.run('dsp-audio', feeds))(segments);
+      const pooledVisual = await dspVisualEncoder((feeds) => pool.run('dsp-visual', feeds))(segments);
+      const localVisual = await dspVisualEncoder(sessionRunner(local.session))(segments);
+      expect(pooledAudio.map((a) => a.length)).toEqual([296, 296]);
+      pooledVisual.forEach((v, i) => {
+        expect(Array.from(v.visual)).toEqual(Array.from(localVisual[i].visual));
+        expect(Array.from(v.visualMap)).toEqual(Array.from(localVisual[i].visualMap));
+      });
+      // The caller's segments are intact: the pool transfers the stacked copies, not the frames.
+      expect(segments[0].frames![0].length).toBe(224 * 224 * 3);
+      expect(segments[0].audio!.length).toBe(16000);
+    } finally {
+      await pool.close();
+      await local.session.release();
     }
   });
 });
