@@ -46,6 +46,10 @@ export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) =
             `exactly one second at ${sampleRate} Hz (${samples} samples): ingest with sampleRate ${sampleRate}`,
         );
       }
+      const bad = s.audio.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) {
+        throw new EncoderInputError(`dsp-audio: ${where(s)} has a non-finite sample (${s.audio[bad]}) at index ${bad}`);
+      }
       data.set(s.audio, b * samples);
     });
     const result = await run({ [input]: { type: 'float32', data, dims: [segments.length, samples] } });

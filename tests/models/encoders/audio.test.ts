@@ -167,6 +167,12 @@ describe('dsp-audio input checks (before onnxruntime is called)', () => {
     expect(message).toMatch(/48000 samples at 48000 Hz.*exactly one second at 16000 Hz/);
   });
 
+  test('a NaN sample', async () => {
+    const audio = new Float32Array(16000);
+    audio[1234] = NaN;
+    expect(await encode(segment({ audio }))).toMatch(/has a non-finite sample \(NaN\) at index 1234/);
+  });
+
   test('no audio', async () => {
     expect(await encode(segment({ audio: null }))).toMatch(/has no audio/);
   });

@@ -32,6 +32,16 @@ describe('bundled DSP encoder files', () => {
     }
   });
 
+  test('the manifests name the inputs and outputs the ONNX files have', async () => {
+    for (const build of BUNDLED_MODELS) {
+      const { manifest, bytes } = build();
+      const { session } = await openSession(bytes, { providers: ['cpu'] });
+      expect([...session.inputNames]).toEqual(manifest.inputs.map((t) => t.name));
+      expect([...session.outputNames].sort()).toEqual(manifest.outputs.map((t) => t.name).sort());
+      await session.release();
+    }
+  });
+
   test('they stay small (under 1 MB together)', () => {
     const total = BUNDLED_MODELS.reduce((n, build) => n + build().bytes.length, 0);
     expect(total).toBeLessThan(1_000_000);
