@@ -203,10 +203,6 @@ export function decodeEvents(
       const emit = (events: AvEvent[]) => {
         for (const e of events) subscriber.next(e);
       };
-      const closing = options.closeOn?.subscribe({
-        next: (stream) => emit(decoder.flush(stream)),
-        error: (err) => subscriber.error(err),
-      });
       const upstream = source.subscribe({
         next: (prediction) => {
           let events: AvEvent[];
@@ -223,6 +219,12 @@ export function decodeEvents(
           emit(decoder.flush());
           subscriber.complete();
         },
+      });
+      // Subscribed after the source, so that when one observable feeds both parse's flushOn and this,
+      // parse's last predictions arrive before the stream's events are closed.
+      const closing = options.closeOn?.subscribe({
+        next: (stream) => emit(decoder.flush(stream)),
+        error: (err) => subscriber.error(err),
       });
       return () => {
         closing?.unsubscribe();

@@ -28,6 +28,11 @@ export interface ParseOptions {
   lookahead?: number;
   /** Batching of head calls (default: up to 8 windows, 10 ms wait). */
   batch?: BatchOptions;
+  /**
+   * Stream names whose segments still waiting for lookahead must be predicted now, from what is
+   * known, e.g. when a live source goes down (otherwise they wait for the source to come back).
+   */
+  flushOn?: Observable<string>;
 }
 
 export const DEFAULT_LOOKAHEAD = 2;
@@ -71,7 +76,7 @@ export function parse(options: ParseOptions): OperatorFunction<FeatureWindow<Fea
         }
       };
 
-      return source.pipe(batch(scoreBatch, options.batch)).subscribe({
+      const scored = source.pipe(batch(scoreBatch, options.batch)).subscribe({
         next: ({ window, probs }) => {
           const size = window.items.length;
           const problem =
@@ -99,6 +104,17 @@ export function parse(options: ParseOptions): OperatorFunction<FeatureWindow<Fea
           subscriber.complete();
         },
       });
+      const flushing = options.flushOn?.subscribe({
+        next: (stream) => {
+          const state = streams.get(stream);
+          if (state) emitThrough(state, Infinity);
+        },
+        error: (err) => subscriber.error(err),
+      });
+      return () => {
+        scored.unsubscribe();
+        flushing?.unsubscribe();
+      };
     });
 }
 

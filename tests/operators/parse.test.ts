@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Subject, from, lastValueFrom, toArray } from 'rxjs';
+import { Subject, from, lastValueFrom, tap, toArray } from 'rxjs';
+import { decodeEvents } from '../../src/operators/decodeEvents.js';
 import { parse, type WindowHead, type WindowProbabilities } from '../../src/operators/parse.js';
 import { slidingWindow, type FeatureWindow } from '../../src/operators/window.js';
 import type { Features, SegmentPrediction } from '../../src/types.js';
@@ -151,6 +152,31 @@ describe('parse with lookahead', () => {
     input.complete();
     await done;
     expect(seen).toEqual([0, 1]);
+  });
+
+  it('predicts the segments waiting for lookahead when flushOn names their stream', async () => {
+    const windows = await lastValueFrom(
+      from(features('cam', [0, 1, 2, 3, 4])).pipe(slidingWindow<Features>(4), toArray()),
+    );
+    const input = new Subject<FeatureWindow<Features>>();
+    const down = new Subject<string>();
+    const seen: string[] = [];
+    const events: string[] = [];
+    const predictions = input.pipe(
+      parse({ head: tracingHead(), classes: CLASSES, lookahead: 2, batch: { maxWaitMs: 0 }, flushOn: down }),
+      tap((p) => seen.push(`${p.index}<-${Math.round(p.audio[0] * 100)}`)),
+    );
+    // The same observable closes the events after parse has flushed: the event ends at segment 4.
+    predictions
+      .pipe(decodeEvents({ thresholds: { on: 0.001, off: 0.0005 }, closeOn: down }))
+      .subscribe((e) => events.push(`${e.phase} ${e.start}-${e.end}`));
+    for (const w of windows) input.next(w);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(['0<-2', '1<-3', '2<-4']);
+    down.next('other'); // another stream: nothing happens here
+    down.next('cam');
+    expect(seen).toEqual(['0<-2', '1<-3', '2<-4', '3<-4', '4<-4']);
+    expect(events[events.length - 1]).toBe('end 0-5');
   });
 
   it('rejects bad options and bad head output with clear errors', async () => {
