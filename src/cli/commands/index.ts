@@ -6,6 +6,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   grasp: () => import('./grasp.js').then((m) => m.default),
   models: () => import('./models.js').then((m) => m.default),
   eval: () => import('./eval.js').then((m) => m.default),
+  extract: () => import('./extract.js').then((m) => m.default),
   probe: () => import('./probe.js').then((m) => m.default),
   synth: () => import('./synth.js').then((m) => m.default),
   train: () => import('./train.js').then((m) => m.default),

@@ -1,0 +1,96 @@
+// `avvp extract` run as a real process: usage errors, bad inputs, a folder with a good and a broken
+// video, and a resumed run.
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNpy } from '../../src/util/npy.js';
+import { makeTestMedia, tempDir } from '../helpers/media.js';
+
+function avvp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'extract', ...args],
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const tmp = tempDir('avvp-cli-extract-');
+const videos = path.join(tmp.dir, 'videos');
+const broken = path.join(videos, 'vidZZZZZZZZZ_0_10.mp4');
+
+beforeAll(async () => {
+  await mkdir(videos);
+  await makeTestMedia(path.join(videos, 'vidYYYYYYYYY_0_2.mp4'), {
+    seconds: 2,
+    audio: { tones: [{ from: 0, to: 1 }] },
+  });
+  await writeFile(broken, 'not a video');
+});
+afterAll(() => tmp.remove());
+
+describe('avvp extract', () => {
+  it('prints its usage with --help', async () => {
+    const r = await avvp(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: avvp extract \(--input DIR\|FILE/);
+    expect(r.stdout).toMatch(/--segments N/);
+  });
+
+  it('rejects bad flags with exit code 2 and a message naming the flag', async () => {
+    const out = ['--out', path.join(tmp.dir, 'unused')];
+    const cases: [string[], RegExp][] = [
+      [['--input', videos], /--out is required/],
+      [out, /--input or --synth is required/],
+      [['--input', videos, '--synth', '2', ...out], /either --input or --synth, not both/],
+      [['--input', videos, '--segments', '0', ...out], /--segments must be >= 1, got 0/],
+      [['--input', videos, '--jobs', 'many', ...out], /--jobs must be a number, got 'many'/],
+      [['--input', videos, '--split', 'val', ...out], /--split only applies to --synth/],
+      [['--synth', '2', ...out], /--synth needs --split train, val or test/],
+      [['--synth', '2', '--split', 'dev', ...out], /got 'dev'/],
+      [['--input', videos, '--frobnicate', ...out], /Unknown option '--frobnicate'/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => avvp(args)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i][0].join(' ')).toBe(2);
+      expect(r.stderr).toMatch(cases[i][1]);
+      expect(r.stderr).toMatch(/Run 'avvp extract --help' for usage/);
+    });
+  });
+
+  it('fails with exit code 1 on a missing input, a bad models folder or an --out that is a file', async () => {
+    const out = path.join(tmp.dir, 'unused');
+    const [missing, models, file] = await Promise.all([
+      avvp(['--input', path.join(tmp.dir, 'nowhere'), '--out', out]),
+      avvp(['--input', videos, '--out', out, '--models', tmp.dir]),
+      avvp(['--input', videos, '--out', broken]),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/input '.*nowhere' does not exist/);
+    expect(models.code).toBe(1);
+    expect(models.stderr).toMatch(/no audio-encoder manifest in/);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/exists and is not a folder/);
+  });
+
+  it('extracts the good video, reports the broken one (exit 1), then resumes to exit 0', async () => {
+    const out = path.join(tmp.dir, 'features');
+    const first = await avvp(['--input', videos, '--out', out]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/skipped '.*vidZZZZZZZZZ_0_10\.mp4': cannot decode/);
+    expect(first.stdout).toMatch(
+      /^extracted 1, already complete 0, failed 1 of 2 videos -> .*audio \(10, 296\)/m,
+    );
+    const audio = parseNpy(await readFile(path.join(out, 'audio', 'vidYYYYYYYY.npy')));
+    expect(audio.shape).toEqual([10, 296]);
+
+    await rm(broken);
+    const second = await avvp(['--input', videos, '--out', out]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^extracted 0, already complete 1, failed 0 of 1 videos/m);
+    await writeFile(broken, 'not a video');
+  });
+});
