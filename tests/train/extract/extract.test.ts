@@ -23,7 +23,7 @@ import {
 import { openDspEncoders, loadLlpSplit, synthSplit } from '../../../src/train/parsers.js';
 import { parseNpy, type NpyArray } from '../../../src/util/npy.js';
 import { clapAudioLike } from '../../models/fixtures/tiny-exports.js';
-import { makeTestMedia, tempDir } from '../../helpers/media.js';
+import { ffmpeg, makeTestMedia, tempDir } from '../../helpers/media.js';
 
 const SHORT = 'vidAAAAAAAAA_0_3'; // 3 s: padded to 10 rows
 const LONG = 'vidBBBBBBBBB_0_12'; // 12 s: cut after 10
@@ -222,6 +222,24 @@ describe('extractFeatures on files', () => {
       'vidAAAAAAAA.npy',
       'vidBBBBBBBB.npy',
     ]);
+  });
+
+  it('fills the seconds after an audio stream ends early from the last second that has audio', async () => {
+    const file = path.join(tmp.dir, 'vidEEEEEEEEE_0_4.mkv'); // 4 s of video, 1.8 s of audio
+    await ffmpeg([
+      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=blue:s=160x120:r=24:d=4'],
+      ...['-f', 'lavfi', '-i', 'sine=f=500:d=1.8', '-c:v', 'libx264', '-preset', 'ultrafast'],
+      ...['-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', file],
+    ]);
+    const early = path.join(tmp.dir, 'early');
+    const summary = await extractFeatures({ videos: await fileVideos([file]), out: early, encoders });
+    expect(summary.manifest.videos).toEqual([
+      expect.objectContaining({ decoded: 4, padded: 6, filled: { audio: 2, visual: 0 } }),
+    ]);
+    const audio = rows(await read(path.join(early, 'audio', 'vidEEEEEEEE.npy')));
+    for (let k = 2; k < 10; k++) expect(audio[k]).toEqual(audio[1]);
+    const visual = rows(await read(path.join(early, 'visual', 'vidEEEEEEEE.npy')));
+    expect(visual[3]).toEqual(visual[9]);
   });
 
   it('refuses a folder made with other encoders or another segment count', async () => {
