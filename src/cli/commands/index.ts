@@ -10,4 +10,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   probe: () => import('./probe.js').then((m) => m.default),
   synth: () => import('./synth.js').then((m) => m.default),
   train: () => import('./train.js').then((m) => m.default),
+  serve: () => import('./serve.js').then((m) => m.default),
+  parse: () => import('./parse.js').then((m) => m.default),
+  demo: () => import('./demo.js').then((m) => m.default),
 };

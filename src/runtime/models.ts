@@ -1,0 +1,171 @@
+// What the runtime runs, read from a model directory's manifests: the parser head (kind `parser`),
+// the encoders the registry paired with it, and everything derived from them: the ingest format
+// (sample rate, fps, frame size), the window size T, the head's tensor names, its classes and its
+// decision thresholds. Nothing is hard-wired to one head: any parser with the parse operator's I/O
+// contract (inputs [batch, T, D] per modality, outputs [batch, T, C] probabilities) works.
+import { fileURLToPath } from 'node:url';
+import { AUDIO_ENCODER, VISUAL_ENCODER } from '../models/encoders/index.js';
+import type { ModelManifest, TensorSpec } from '../models/manifest.js';
+import { listProblems, loadModelDir, type ModelEntry } from '../models/registry.js';
+import type { Thresholds } from '../operators/decodeEvents.js';
+import type { OnnxHeadIo } from '../operators/onnxHead.js';
+
+/** The package's own models/ folder (bundled encoders and the trained head). */
+export const BUNDLED_MODEL_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+
+/** The directory cannot be served: the message says what is wrong and what to do. */
+export class RuntimeModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeModelError';
+  }
+}
+
+export interface RuntimeModels {
+  dir: string;
+  head: ModelManifest;
+  /** Pool model name -> ONNX file. */
+  files: { audio: string; visual: string; head: string };
+  io: OnnxHeadIo;
+  classes: string[];
+  /** Window size T the head was exported with. */
+  window: number;
+  classThresholds: Record<string, Thresholds>;
+  /** How sources must be decoded for the encoders. */
+  ingest: { sampleRate: number; fps: number; width: number; height: number };
+}
+
+/** Hysteresis below the manifest's decision threshold: an event stays open down to 60 % of it. */
+export const OFF_RATIO = 0.6;
+
+/**
+ * Loads `dir` and chooses the head: `headName` when given, else the only parser there (or the
+ * first by name when there are several, which is reported through `note`).
+ */
+export async function loadRuntimeModels(
+  dir: string,
+  headName?: string,
+  note: (line: string) => void = () => {},
+): Promise<RuntimeModels> {
+  let directory;
+  try {
+    directory = await loadModelDir(dir);
+  } catch (err) {
+    throw new RuntimeModelError((err as Error).message);
+  }
+  const parsers = directory.models.filter((m) => m.manifest.kind === 'parser');
+  const wanted = headName ? parsers.filter((m) => m.manifest.name === headName) : parsers;
+  if (wanted.length === 0) {
+    const have = parsers.map((m) => m.manifest.name).join(', ');
+    throw new RuntimeModelError(
+      headName
+        ? `no parser named '${headName}' in ${dir}${have ? ` (parsers: ${have})` : ''}`
+        : `no parser head (a manifest of kind "parser") in ${dir}: train one with ` +
+            `'avvp train link --synth train=2000,val=200 --out ${dir}'${problemsSuffix(listProblems(directory))}`,
+    );
+  }
+  if (!headName && wanted.length > 1)
+    note(`${dir} has ${wanted.length} parsers; using '${wanted[0].manifest.name}' (choose with --head)`);
+  const head = wanted[0];
+  const pairing = directory.pairings.find((p) => p.head === head.manifest.name);
+  const ownProblems = listProblems(directory).filter((line) => line.includes(`'${head.manifest.name}'`));
+  if (!pairing?.audio || !pairing.visual) {
+    throw new RuntimeModelError(
+      `parser '${head.manifest.name}' in ${dir} has no audio and visual encoder to feed it` +
+        problemsSuffix(ownProblems),
+    );
+  }
+  const entry = (name: string) => directory.models.find((m) => m.manifest.name === name)!;
+  const audio = usable(entry(pairing.audio));
+  const visual = usable(entry(pairing.visual));
+  usable(head);
+  return {
+    dir,
+    head: head.manifest,
+    files: { audio: audio.filePath, visual: visual.filePath, head: head.filePath },
+    ...headContract(head.manifest),
+    ingest: ingestFormat(audio.manifest, visual.manifest),
+  };
+}
+
+function problemsSuffix(problems: string[]): string {
+  return problems.length === 0 ? '' : `. Problems: ${problems.join(' ')}`;
+}
+
+function usable(entry: ModelEntry): ModelEntry {
+  if (entry.status !== 'ok')
+    throw new RuntimeModelError(entry.problem ?? `${entry.filePath}: ${entry.status}`);
+  return entry;
+}
+
+/** Tensor names, window size, classes and thresholds of a parser, checked against the contract. */
+export function headContract(
+  m: ModelManifest,
+): Pick<RuntimeModels, 'io' | 'classes' | 'window' | 'classThresholds'> {
+  const fail = (why: string) => {
+    throw new RuntimeModelError(`parser '${m.name}': ${why}`);
+  };
+  if (!m.classes || m.classes.length === 0) fail('the manifest lists no "classes"');
+  const audioDim = m.features?.audio;
+  const visualDim = m.features?.visual;
+  if (audioDim === undefined || visualDim === undefined)
+    fail('the manifest must declare features.audio and features.visual');
+  const input = (dim: number, modality: string) =>
+    m.inputs.find((t) => t.shape.length === 3 && t.shape[2] === dim && t.name.includes(modality)) ??
+    fail(`no input [batch, T, ${dim}] named like '${modality}' (inputs: ${describe(m.inputs)})`);
+  const output = (modality: string) =>
+    m.outputs.find((t) => t.shape.length === 3 && t.name.startsWith(modality)) ??
+    fail(`no output [batch, T, classes] named like '${modality}_prob' (outputs: ${describe(m.outputs)})`);
+  const a = input(audioDim!, 'audio')!;
+  const v = input(visualDim!, 'visual')!;
+  const window = a.shape[1];
+  if (typeof window !== 'number' || window !== v.shape[1])
+    fail(`inputs must share a fixed window size T, got ${a.shape[1]} and ${v.shape[1]}`);
+  const classes = m.classes!;
+  const threshold = (label: string) =>
+    typeof m.thresholds === 'number' ? m.thresholds : (m.thresholds?.[label] ?? 0.5);
+  const classThresholds = Object.fromEntries(
+    classes.map((label) => {
+      const on = threshold(label);
+      return [label, { on, off: on * OFF_RATIO }];
+    }),
+  );
+  return {
+    io: {
+      audioInput: a.name,
+      visualInput: v.name,
+      audioDim: audioDim!,
+      visualDim: visualDim!,
+      audioOutput: output('audio')!.name,
+      visualOutput: output('visual')!.name,
+    },
+    classes,
+    window: window as number,
+    classThresholds,
+  };
+}
+
+/** The runtime runs the bundled DSP encoders' runners, so the encoders must have their I/O. */
+function ingestFormat(audio: ModelManifest, visual: ModelManifest): RuntimeModels['ingest'] {
+  const hasIo = (m: ModelManifest, input: string, output: string) =>
+    m.inputs.some((t) => t.name === input) && m.outputs.some((t) => t.name === output);
+  if (
+    !hasIo(audio, AUDIO_ENCODER.input, AUDIO_ENCODER.output) ||
+    !hasIo(visual, VISUAL_ENCODER.input, VISUAL_ENCODER.output)
+  ) {
+    throw new RuntimeModelError(
+      `the runtime runs the bundled DSP encoders (dsp-audio, dsp-visual); '${audio.name}' / '${visual.name}' ` +
+        'have other inputs or outputs: serve with a model directory whose head was trained on the DSP features',
+    );
+  }
+  return {
+    sampleRate: AUDIO_ENCODER.sampleRate,
+    fps: VISUAL_ENCODER.frames,
+    width: VISUAL_ENCODER.width,
+    height: VISUAL_ENCODER.height,
+  };
+}
+
+function describe(specs: TensorSpec[]): string {
+  return specs.map((t) => `${t.name} [${t.shape.join(', ')}]`).join(', ');
+}

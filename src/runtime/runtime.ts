@@ -1,0 +1,188 @@
+// The live runtime behind `avvp serve`: owns N streams (added and removed at run time through the
+// REST controller), one operator chain each over one shared inference pool, and turns what they
+// produce into WebSocket messages and metrics. It is the HTTP API's StreamController and Readiness.
+//
+//   source (fromMedia) -> overload -> encode -> window -> parse -> decodeEvents
+//        |  status                         segment --^         event --^
+//        v                                  v                    v
+//   status message, stream_up/restarts     `segment` message    `event` message, events_total
+import { Subject, filter, map, type Subscription } from 'rxjs';
+import {
+  StreamControllerError,
+  type Readiness,
+  type StreamController,
+  type StreamSummary,
+} from '../sinks/http.js';
+import type { Metrics } from '../sinks/metrics.js';
+import { eventMessage, segmentMessage, statusMessage, type Publishable } from '../sinks/protocol.js';
+import { streamNameProblem } from '../sinks/stream-name.js';
+import { fromMedia, type MediaOptions } from '../streams/fromMedia.js';
+import type { StreamState, StreamStatus } from '../types.js';
+import { streamPipeline, type Inference, type PipelineOutput } from './pipeline.js';
+
+export interface RuntimeOptions {
+  inference: Inference;
+  metrics: Metrics;
+  /** Where messages go: the WebSocket server's publish. */
+  publish: (msg: Publishable) => void;
+  /** Seconds of future context per prediction (default 2). */
+  lookahead?: number;
+  /** Segments that may wait for inference per stream before the oldest is dropped (default 2). */
+  queue?: number;
+  /** Extra ingest options (tests: faster reconnects). */
+  media?: Omit<MediaOptions, 'stream' | 'onStatus' | 'sampleRate' | 'fps' | 'width' | 'height'>;
+  log?: (line: string) => void;
+}
+
+interface RunningStream {
+  name: string;
+  source: string;
+  status: StreamStatus | null;
+  segments: number;
+  /** Segments dropped by the overload queue (the ingest's own drops are in its status). */
+  overloadDrops: number;
+  subscription: Subscription;
+}
+
+export class Runtime implements StreamController, Readiness {
+  private readonly streamsByName = new Map<string, RunningStream>();
+  /** Names of streams whose source went down: their open events end. */
+  private readonly outages = new Subject<string>();
+  private closed = false;
+
+  constructor(private readonly o: RuntimeOptions) {}
+
+  get classes(): readonly string[] {
+    return this.o.inference.models.classes;
+  }
+
+  modelsLoaded(): boolean {
+    return !this.closed;
+  }
+
+  streams(): { name: string; state: StreamState; segments: number }[] {
+    return [...this.streamsByName.values()].map((s) => ({
+      name: s.name,
+      state: s.status?.state ?? 'starting',
+      segments: s.segments,
+    }));
+  }
+
+  list(): StreamSummary[] {
+    return [...this.streamsByName.values()].map((s) => ({
+      name: s.name,
+      source: s.source,
+      status: s.status,
+    }));
+  }
+
+  async add(name: string, source: string): Promise<StreamSummary> {
+    const problem = streamNameProblem(name);
+    if (problem) throw new StreamControllerError('invalid', problem);
+    if (this.closed) throw new StreamControllerError('conflict', 'the runtime is shutting down');
+    if (this.streamsByName.has(name))
+      throw new StreamControllerError('conflict', `a stream named ${name} already exists`);
+    const { ingest } = this.o.inference.models;
+    let segments;
+    try {
+      segments = fromMedia(source, {
+        ...this.o.media,
+        stream: name,
+        ...ingest,
+        // A file is served like a camera: one segment per second.
+        realtime: true,
+        onStatus: (status) => this.onStatus(stream, status),
+      });
+    } catch (err) {
+      throw new StreamControllerError('invalid', (err as Error).message);
+    }
+    const stream: RunningStream = {
+      name,
+      source,
+      status: null,
+      segments: 0,
+      overloadDrops: 0,
+      subscription: null!,
+    };
+    this.streamsByName.set(name, stream);
+    this.o.metrics.addStream(name);
+    const counted = segments.pipe(
+      map((s) => {
+        stream.segments++;
+        // Decode stage: from the end of the segment's second to its arrival here.
+        this.o.metrics.observeStage('decode', Math.max(0, Date.now() - s.wallclock - 1000) / 1000);
+        return s;
+      }),
+    );
+    stream.subscription = streamPipeline(counted, this.o.inference, {
+      mode: 'drop-oldest',
+      capacity: this.o.queue,
+      lookahead: this.o.lookahead,
+      onDrop: () => {
+        stream.overloadDrops++;
+        this.o.metrics.segmentDropped(name, 'overload');
+      },
+      closeEvents: this.outages.pipe(filter((n) => n === name)),
+    }).subscribe({
+      next: (out) => this.deliver(out),
+      error: (err: unknown) => this.failed(stream, err),
+    });
+    return { name, source, status: stream.status };
+  }
+
+  async remove(name: string): Promise<void> {
+    const stream = this.streamsByName.get(name);
+    if (!stream) throw new StreamControllerError('not-found', `no stream named ${name}`);
+    this.outages.next(name); // open events end now, so clients see their 'end'
+    stream.subscription.unsubscribe(); // kills ffmpeg; the source reports 'ended'
+    this.streamsByName.delete(name);
+    this.o.metrics.removeStream(name);
+  }
+
+  /** Stops every stream (ffmpeg killed, open events ended) and the inference workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const name of [...this.streamsByName.keys()]) await this.remove(name);
+    this.outages.complete();
+    await this.o.inference.close();
+  }
+
+  private deliver(out: PipelineOutput): void {
+    if (out.kind === 'segment') {
+      this.o.metrics.segmentParsed(out.prediction.stream);
+      this.o.publish(segmentMessage(out.prediction));
+    } else {
+      if (out.event.phase === 'start') this.o.metrics.eventStarted(out.event.stream, out.event.modality);
+      this.o.publish(eventMessage(out.event));
+    }
+  }
+
+  private onStatus(stream: RunningStream, status: StreamStatus): void {
+    const full = { ...status, dropped: status.dropped + stream.overloadDrops };
+    stream.status = full;
+    // A removed stream still reports its 'ended' to clients, but its metric series are gone.
+    const current = this.streamsByName.get(stream.name) === stream;
+    if (current) this.o.metrics.streamStatus(full);
+    if (current || full.state === 'ended') {
+      const msg = statusMessage(full);
+      this.o.publish(msg);
+      this.o.log?.(`stream ${stream.name}: ${msg.state}${msg.reason ? ` (${msg.reason})` : ''}`);
+    }
+    if (full.state === 'down' || full.state === 'reconnecting') this.outages.next(stream.name);
+  }
+
+  private failed(stream: RunningStream, err: unknown): void {
+    const message = (err as Error)?.message ?? String(err);
+    this.o.log?.(`stream ${stream.name} stopped: ${message}`);
+    if (stream.status?.state === 'down') return; // the source already said why
+    this.onStatus(stream, {
+      stream: stream.name,
+      state: 'down',
+      at: Date.now(),
+      reason: message.split('\n')[0],
+      restarts: stream.status?.restarts ?? 0,
+      dropped: stream.status?.dropped ?? 0,
+    });
+  }
+}

@@ -1,0 +1,86 @@
+// Assembles a running server from a configuration: models -> inference pool -> Runtime -> HTTP API
+// (WebSocket /v1/events, /metrics, /healthz, /readyz, /v1/streams). Used by `avvp serve`, the demo,
+// the end-to-end tests and the runtime benchmark, so they all run exactly the same wiring.
+import { HttpApi, type HttpServerOptions } from '../sinks/http.js';
+import { Metrics } from '../sinks/metrics.js';
+import type { ServeConfig } from './config.js';
+import { BUNDLED_MODEL_DIR, loadRuntimeModels } from './models.js';
+import { Inference, type InferenceOptions } from './pipeline.js';
+import { Runtime, type RuntimeOptions } from './runtime.js';
+
+export interface ServerOptions extends Omit<ServeConfig, 'streams'> {
+  streams?: ServeConfig['streams'];
+  inference?: Omit<InferenceOptions, 'observeStage' | 'onBatch' | 'log' | 'workers'>;
+  media?: RuntimeOptions['media'];
+  ws?: HttpServerOptions['ws'];
+  /** Export process metrics (CPU, memory, GC; default true). */
+  processMetrics?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  runtime: Runtime;
+  api: HttpApi;
+  metrics: Metrics;
+  port: number;
+  /** ws://host:port/v1/events, http://host:port/metrics */
+  urls: { events: string; metrics: string; base: string };
+  /** Graceful stop: streams (ffmpeg killed, events ended), clients (1001), workers. */
+  close(): Promise<void>;
+}
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const log = o.log ?? (() => {});
+  const models = await loadRuntimeModels(o.models ?? BUNDLED_MODEL_DIR, o.head, log);
+  const metrics = new Metrics({ processMetrics: o.processMetrics });
+  const inference = await Inference.create(models, {
+    ...o.inference,
+    workers: o.workers,
+    observeStage: (stage, s) => metrics.observeStage(stage, s),
+    onBatch: (n) => metrics.inferenceBatch(n),
+    log,
+  });
+  const runtime = new Runtime({
+    inference,
+    metrics,
+    publish: (msg) => api.events.publish(msg),
+    lookahead: o.lookahead,
+    queue: o.queue,
+    media: o.media,
+    log,
+  });
+  const api = new HttpApi({
+    metrics,
+    readiness: runtime,
+    streams: runtime,
+    hello: () => ({ streams: runtime.list().map((s) => s.name), classes: [...runtime.classes] }),
+    token: o.token,
+    ws: o.ws,
+  });
+  let port: number;
+  try {
+    port = await api.listen(o.port, o.host);
+  } catch (err) {
+    await inference.close();
+    throw err;
+  }
+  for (const s of o.streams ?? []) await runtime.add(s.name, s.source);
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  let closing: Promise<void> | undefined;
+  return {
+    runtime,
+    api,
+    metrics,
+    port,
+    urls: {
+      events: `ws://${host}:${port}/v1/events`,
+      metrics: `http://${host}:${port}/metrics`,
+      base: `http://${host}:${port}`,
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await runtime.close();
+        await api.close();
+      })()),
+  };
+}
