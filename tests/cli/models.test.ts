@@ -63,6 +63,15 @@ describe('avvp models', () => {
     };
     await writeFile(join(dir, 'link-clip-clap.json'), JSON.stringify(head));
 
+    const adapted = await Promise.all([
+      avvp(['adapt', 'clip-vit-b32-vision', '--dir', dir, '--frames', '2']),
+      avvp(['adapt', 'clap-htsat-unfused-audio', '--dir', dir]),
+    ]);
+    expect(adapted.map((r) => r.code)).toEqual([0, 0]);
+    expect(adapted[0].stdout).toMatch(
+      /^clip-vit-b32-vision-segment: wrote .*clip-vit-b32-vision-segment\.onnx and /,
+    );
+
     const listed = await avvp(['list', '--dir', dir, '--json', '--validate']);
     expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
@@ -73,7 +82,19 @@ describe('avvp models', () => {
         file: 'clap-htsat-unfused-audio.onnx',
         ok: true,
       },
+      {
+        name: 'clap-htsat-unfused-audio-segment',
+        kind: 'audio-encoder',
+        file: 'clap-htsat-unfused-audio-segment.onnx',
+        ok: true,
+      },
       { name: 'clip-vit-b32-vision', kind: 'visual-encoder', file: 'clip-vit-b32-vision.onnx', ok: true },
+      {
+        name: 'clip-vit-b32-vision-segment',
+        kind: 'visual-encoder',
+        file: 'clip-vit-b32-vision-segment.onnx',
+        ok: true,
+      },
       { name: 'link-clip-clap', kind: 'parser', file: 'clip-vit-b32-vision.onnx', ok: true },
     ]);
 
@@ -105,14 +126,16 @@ describe('avvp models', () => {
     }[];
     expect(json.map((r) => [r.name, r.ok])).toEqual([
       ['clap-htsat-unfused-audio', false],
+      ['clap-htsat-unfused-audio-segment', true],
       ['clip-vit-b32-vision', true],
+      ['clip-vit-b32-vision-segment', true],
       ['link-clip-clap', true],
       ['typo', false],
     ]);
   });
 
   it('fails clearly on usage errors, a missing directory and no network', async () => {
-    const [none, unknown, badFlag, missingDir, offline] = await Promise.all([
+    const [none, unknown, badFlag, missingDir, offline, adaptMissing] = await Promise.all([
       avvp(['fetch']),
       avvp(['fetch', 'clip-huge']),
       avvp(['fetch', 'clip-vit-b32-vision', '--retries', 'many']),
@@ -120,7 +143,10 @@ describe('avvp models', () => {
       refusedUrl().then((url) =>
         avvp(['fetch', 'clip-vit-b32-vision', '--dir', join(dir, 'o'), '--mirror', url]),
       ),
+      avvp(['adapt', 'clip-vit-b32-vision', '--dir', join(dir, 'o')]),
     ]);
+    expect(adaptMissing.code).toBe(1);
+    expect(adaptMissing.stderr).toMatch(/clip-vit-b32-vision\.json: cannot read manifest \(ENOENT\)/);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/avvp models: name the export\(s\) to fetch: clip-vit-b32-vision, /);
     expect(unknown.code).toBe(2);

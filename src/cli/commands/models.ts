@@ -3,13 +3,14 @@
 import { basename } from 'node:path';
 import { DownloadError } from '../../models/download.js';
 import { CATALOG, DEFAULT_HUB, FetchError, fetchModel } from '../../models/fetch.js';
-import type { TensorSpec } from '../../models/manifest.js';
+import { ManifestError, type TensorSpec } from '../../models/manifest.js';
 import { listProblems, loadModelDir, ModelDirError, type ModelEntry } from '../../models/registry.js';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
 
 const width = Math.max(...CATALOG.map((e) => e.name.length));
 const usage = `Usage: avvp models list [--dir DIR] [--json] [--validate]
        avvp models fetch <name>... [--dir DIR] [--mirror URL] [--force] [--timeout S] [--retries N]
+       avvp models adapt <name> [--dir DIR] [--frames F]
 
 list    Every model manifest (*.json) in DIR (default models/): name, kind, file, whether the
         file matches the manifest's sha256, and its inputs -> outputs. Then every problem
@@ -29,20 +30,28 @@ fetch   Download known public exports into DIR (default models/) as <name>.onnx 
   --timeout S   give up on a connection silent for S seconds (default 30)
   --retries N   resume attempts after a dropped connection (default 3)
 
+adapt   Turn a fetched CLIP vision or CLAP audio export into a segment encoder that takes raw
+        segment data, written as <name>-segment.onnx + .json in DIR: CLIP: frames uint8
+        [batch, F, 224, 224, 3] -> visual_features [batch, 512] (mean over the F frames);
+        CLAP: audio float32 [batch, 48000] (1 s at 48 kHz) -> audio_features [batch, 512];
+        both L2-normalised. The preprocessing (normalisation, log-mel) runs inside the graph.
+  --frames F    frames per one-second segment for CLIP (default 8)
+
 Known exports:
 ${CATALOG.map((e) => `  ${e.name.padEnd(width)}  ${e.description}`).join('\n')}
 `;
 
 const models: Command = {
   name: 'models',
-  summary: 'list the models in a directory and check them; fetch CLIP/CLAP encoder exports',
+  summary: 'list the models in a directory and check them; fetch and adapt CLIP/CLAP encoder exports',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'list') return list(rest);
     if (sub === 'fetch') return fetch(rest);
+    if (sub === 'adapt') return adapt(rest);
     throw new CliError(
-      sub === undefined ? 'missing sub-command: list or fetch' : `unknown sub-command '${sub}'`,
+      sub === undefined ? 'missing sub-command: list, fetch or adapt' : `unknown sub-command '${sub}'`,
     );
   },
 };
@@ -145,6 +154,30 @@ async function fetch(argv: string[]): Promise<number> {
         throw new CliError(`${name}: ${err.message}`, 1);
       throw err;
     }
+  }
+  return 0;
+}
+
+async function adapt(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    dir: { type: 'string', default: 'models' },
+    frames: { type: 'string' },
+  });
+  if (positionals.length !== 1)
+    throw new CliError('name one fetched export to adapt, e.g. clip-vit-b32-vision');
+  const frames = numberFlag('frames', values.frames, 8, { integer: true, min: 1, max: 120 });
+  const { AdaptError, adaptExport } = await import('../../models/adapters/adapt.js');
+  const { ComposeError } = await import('../../models/adapters/compose.js');
+  const { ModelValidationError } = await import('../../models/validate.js');
+  try {
+    const out = await adaptExport(values.dir, positionals[0], { frames });
+    process.stdout.write(`${out.name}: wrote ${out.filePath} and ${out.manifestPath}\n`);
+  } catch (err) {
+    const fixable = [AdaptError, ComposeError, ManifestError, ModelValidationError].some(
+      (type) => err instanceof type,
+    );
+    if (fixable) throw new CliError(`${positionals[0]}: ${(err as Error).message}`, 1);
+    throw err;
   }
   return 0;
 }

@@ -65,35 +65,88 @@ export function composePrefix(prefix: ModelProto, model: ModelProto): ModelProto
 
 /** Replaces `output` by its L2-normalised version (over the last axis), keeping its name. */
 export function l2NormalizeOutput(model: ModelProto, output: string, epsilon = 1e-12): void {
+  const edit = appendAfter(model, output, 'l2');
+  edit.initializer('axes', DataType.INT64, [1], int64Bytes([-1]));
+  edit.initializer('eps', DataType.FLOAT, [], new Uint8Array(Float32Array.of(epsilon).buffer));
+  edit.node('Mul', [edit.raw, edit.raw], 'sq');
+  edit.node('ReduceSum', [edit.name('sq'), edit.name('axes')], 'sumsq', [keepdims(1)]);
+  edit.node('Sqrt', [edit.name('sumsq')], 'norm');
+  edit.node('Max', [edit.name('norm'), edit.name('eps')], 'safe');
+  edit.node('Div', [edit.raw, edit.name('safe')], output);
+  edit.setShape(declaredShape(model, output));
+}
+
+/**
+ * `output` [B*F, D] (F frames of each of B segments, stacked by the pixel prefix) becomes the
+ * mean over each segment's frames, [B, D], under the same name.
+ */
+export function poolFrames(model: ModelProto, output: string, frames: number): void {
+  const shape = declaredShape(model, output);
+  const dim = shape?.[shape.length - 1];
+  if (shape?.length !== 2 || typeof dim !== 'number')
+    throw new ComposeError(`output '${output}' must be [batch, D] with a fixed D to pool frames, got [${shape}]`);
+  const edit = appendAfter(model, output, 'pool');
+  edit.initializer('shape', DataType.INT64, [3], int64Bytes([-1, frames, dim]));
+  edit.initializer('axes', DataType.INT64, [1], int64Bytes([1]));
+  edit.initializer('scale', DataType.FLOAT, [], new Uint8Array(Float32Array.of(1 / frames).buffer));
+  edit.node('Reshape', [edit.raw, edit.name('shape')], 'segments');
+  edit.node('ReduceSum', [edit.name('segments'), edit.name('axes')], 'sum', [keepdims(0)]);
+  edit.node('Mul', [edit.name('sum'), edit.name('scale')], output);
+  edit.setShape(['batch', dim]);
+}
+
+/** Renames a graph output (and every use of it inside the graph). */
+export function renameOutput(model: ModelProto, from: string, to: string): void {
+  const g = model.graph;
+  const declared = g.outputs.find((o) => o.name === from);
+  if (!declared) throw new ComposeError(`the model has no output '${from}'`);
+  if (namesOf(g).has(to)) throw new ComposeError(`cannot rename output '${from}' to '${to}': the name is taken`);
+  for (const node of g.nodes) {
+    node.outputs = node.outputs.map((n) => (n === from ? to : n));
+    node.inputs = node.inputs.map((n) => (n === from ? to : n));
+  }
+  declared.name = to;
+}
+
+function declaredShape(model: ModelProto, output: string): ValueInfoProto['shape'] {
+  return model.graph.outputs.find((o) => o.name === output)?.shape;
+}
+
+function keepdims(value: number): NodeProto['attributes'][number] {
+  return { name: 'keepdims', type: AttrType.INT, i: BigInt(value) };
+}
+
+/**
+ * Re-routes the producer of float32 `output` to a private name (`raw`) so that nodes appended
+ * with `node()` can compute a new value under the output's name.
+ */
+function appendAfter(model: ModelProto, output: string, tag: string) {
   const g = model.graph;
   const declared = g.outputs.find((o) => o.name === output);
   if (!declared) throw new ComposeError(`the model has no output '${output}'`);
   if (declared.elemType !== DataType.FLOAT) throw new ComposeError(`output '${output}' is not float32`);
-  const raw = `avvp_l2/${output}_raw`;
+  const base = `avvp_${tag}/${output}`;
+  const raw = `${base}_raw`;
   for (const node of g.nodes) {
     node.outputs = node.outputs.map((n) => (n === output ? raw : n));
     node.inputs = node.inputs.map((n) => (n === output ? raw : n));
   }
-  const name = (s: string) => `avvp_l2/${output}_${s}`;
-  g.initializers.push(
-    { name: name('axes'), dims: [1], dataType: DataType.INT64, raw: int64Bytes([-1]) },
-    { name: name('eps'), dims: [], dataType: DataType.FLOAT, raw: new Uint8Array(Float32Array.of(epsilon).buffer) },
-  );
-  const node = (op: string, inputs: string[], out: string, attributes: NodeProto['attributes'] = []): NodeProto => ({
-    name: `${out}_node`,
-    opType: op,
-    domain: '',
-    inputs,
-    outputs: [out],
-    attributes,
-  });
-  g.nodes.push(
-    node('Mul', [raw, raw], name('sq')),
-    node('ReduceSum', [name('sq'), name('axes')], name('sumsq'), [{ name: 'keepdims', type: AttrType.INT, i: 1n }]),
-    node('Sqrt', [name('sumsq')], name('norm')),
-    node('Max', [name('norm'), name('eps')], name('safe')),
-    node('Div', [raw, name('safe')], output),
-  );
+  const name = (s: string) => `${base}_${s}`;
+  return {
+    raw,
+    name,
+    initializer(key: string, dataType: number, dims: number[], bytes: Uint8Array) {
+      g.initializers.push({ name: name(key), dims, dataType, raw: bytes });
+    },
+    /** Appends a node; `out` is the final output's name or a key for a private name. */
+    node(op: string, inputs: string[], out: string, attributes: NodeProto['attributes'] = []) {
+      const target = out === output ? output : name(out);
+      g.nodes.push({ name: `${base}/${out}`, opType: op, domain: '', inputs, outputs: [target], attributes });
+    },
+    setShape(shape: ValueInfoProto['shape']) {
+      declared.shape = shape;
+    },
+  };
 }
 
 function checkLink(out: ValueInfoProto, input: ValueInfoProto): void {

@@ -15,13 +15,19 @@ export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 /**
  * frames uint8 [B, size, size, 3] (RGB24, already resized and centre-cropped to `size`) ->
- * pixel_values float32 [B, 3, size, size] = (x / 255 - mean) / std per channel.
+ * pixel_values float32 [B, 3, size, size] = (x / 255 - mean) / std per channel. With
+ * `frames: F` the input is a segment's frames [B, F, size, size, 3] and the output stacks them,
+ * [B*F, 3, size, size] (see poolFrames in compose.ts for the way back).
  */
-export function clipPixelPrefix(opts: { size?: number; input?: string; output?: string } = {}): Graph {
+export function clipPixelPrefix(opts: { size?: number; frames?: number; input?: string; output?: string } = {}): Graph {
   const size = opts.size ?? 224;
   const g = new Graph({ name: 'clip_pixel_prefix' });
-  const frames = g.input(opts.input ?? 'frames', 'uint8', ['batch', size, size, 3]);
-  const nchw = g.transpose(g.cast(frames, 'float32'), [0, 3, 1, 2]);
+  const name = opts.input ?? 'frames';
+  const images =
+    opts.frames === undefined
+      ? g.input(name, 'uint8', ['batch', size, size, 3])
+      : g.reshape(g.input(name, 'uint8', ['batch', opts.frames, size, size, 3]), [-1, size, size, 3]);
+  const nchw = g.transpose(g.cast(images, 'float32'), [0, 3, 1, 2]);
   const scale = g.constant(
     CLIP_STD.map((s) => 1 / (255 * s)),
     [1, 3, 1, 1],
