@@ -7,7 +7,8 @@
 // files, i.e. what `avvp train --features --annotations --pseudo` reads) under --cache and reused.
 //
 // Usage: npm run train:experiments -- [--train N] [--val N] [--test N] [--epochs N] [--seeds 1,2]
-//          [--cache DIR] [--json FILE] [--only han,link,...]
+//          [--lr X] [--cache DIR] [--json FILE] [--only han,link,...]
+//        npm run train:experiments -- --report a.json,b.json   (markdown tables of saved results)
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,13 +41,59 @@ const { values } = parseArgs({
     train: { type: 'string', default: '600' },
     val: { type: 'string', default: '150' },
     test: { type: 'string', default: '300' },
-    epochs: { type: 'string', default: '30' },
+    epochs: { type: 'string', default: '20' },
+    lr: { type: 'string', default: '0.001' },
     seeds: { type: 'string', default: '1' },
     cache: { type: 'string', default: '.cache/synth-llp' },
     json: { type: 'string', default: '.cache/link-experiments.json' },
     only: { type: 'string' },
+    report: { type: 'string' },
   },
 });
+
+type Row = Record<string, number | string | Record<string, number>>;
+
+/** Markdown tables (ten LLP metrics; single-modality breakdown) of saved result rows, mean over seeds. */
+function report(rows: Row[]): string {
+  const names = [...new Set(rows.map((r) => r.variant as string))];
+  const mean = (variant: string, get: (r: Row) => number) => {
+    const xs = rows.filter((r) => r.variant === variant).map(get);
+    return (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
+  };
+  const keys = [
+    'seg_a',
+    'seg_v',
+    'seg_av',
+    'seg_type',
+    'seg_event',
+    'ev_a',
+    'ev_v',
+    'ev_av',
+    'ev_type',
+    'ev_event',
+  ];
+  const lines = [
+    '| model | Seg A | V | AV | Type | Event | Ev A | V | AV | Type | Event |',
+    '|---|' + '---|'.repeat(keys.length),
+    ...names.map((n) => `| ${n} | ${keys.map((k) => mean(n, (r) => r[k] as number)).join(' | ')} |`),
+    '',
+    '| model | audible-only pairs | audio F1 | visual leak | visible-only pairs | visual F1 | audio leak |',
+    '|---|---|---|---|---|---|---|',
+    ...names.map((n) => {
+      const b = (kind: string, k: string) => mean(n, (r) => (r[kind] as Record<string, number>)[k]);
+      return `| ${n} | ${b('audibleOnly', 'pairs')} | ${b('audibleOnly', 'f1')} | ${b('audibleOnly', 'leak')} | ${b('visibleOnly', 'pairs')} | ${b('visibleOnly', 'f1')} | ${b('visibleOnly', 'leak')} |`;
+    }),
+  ];
+  return lines.join('\n');
+}
+
+if (values.report) {
+  const rows: Row[] = [];
+  for (const file of values.report.split(','))
+    rows.push(...(JSON.parse(await readFile(file, 'utf8')) as Row[]));
+  console.log(report(rows));
+  process.exit(0);
+}
 const count = (name: string, v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
@@ -58,6 +105,8 @@ const sizes: Record<LlpSplit, number> = {
   test: count('test', values.test!),
 };
 const epochs = count('epochs', values.epochs!);
+const lr = Number(values.lr);
+if (!(lr > 0)) throw new Error(`--lr must be a positive number, got '${values.lr}'`);
 const seeds = values.seeds!.split(',').map((s) => count('seeds', s));
 const cache = values.cache!;
 const DATA_SEED = 7; // SynthAV seed of all three splits (the model seeds vary separately)
