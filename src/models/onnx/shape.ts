@@ -58,12 +58,6 @@ function render(n: number, syms: string[]): Dim {
   return n === 1 ? syms.join('*') : [...syms, String(n)].join('*');
 }
 
-/** The product of dims as one Dim (e.g. ['batch', 10] -> 'batch*10'). */
-export function productDim(dims: Shape): Dim {
-  const p = product(dims);
-  return render(p.n, p.syms);
-}
-
 /** Output shape of ONNX Reshape with a constant target (0 = copy input dim, -1 = inferred). */
 export function inferReshape(input: Shape, target: number[], fail: (message: string) => never): Shape {
   if (target.filter((d) => d === -1).length > 1) fail(`target [${target}] has more than one -1`);
