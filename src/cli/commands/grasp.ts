@@ -53,7 +53,10 @@ const command: Command = {
     if (values.data === undefined) throw new CliError('--data is required');
     if (values.out === undefined) throw new CliError('--out is required');
     const tier = values.tier ?? 'grasp2';
-    if (!(tier in GRASP_TIERS)) throw new CliError(`--tier must be grasp0, grasp1 or grasp2, got '${tier}'`);
+    // Object.hasOwn, not `in`: 'toString' and other inherited names are not tiers.
+    if (!Object.hasOwn(GRASP_TIERS, tier)) {
+      throw new CliError(`--tier must be grasp0, grasp1 or grasp2, got '${tier}'`);
+    }
     const options = {
       lambda: numberFlag('lambda', values.lambda, 1, { min: 0 }),
       depth: numberFlag('depth', values.depth, 3, { integer: true, min: 1, max: 20 }),
