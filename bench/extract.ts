@@ -1,0 +1,146 @@
+// npm run bench:extract — avvp extract's throughput against the decoding it cannot avoid.
+// Input: VIDEOS generated 10 s 640x360 30 fps H.264 + AAC files. Baseline: plain ffmpeg with the
+// exact argument list fromMedia uses, outputs to /dev/null, JOBS files at a time. Measured:
+// extractFeatures on the same files (JOBS videos at once, JOBS pool workers, bundled encoders,
+// .npy files written), then a resumed run over the finished folder. Media seconds per wall
+// second and per CPU second (this process, its worker threads and reaped ffmpeg children),
+// medians of interleaved runs. Usage: npm run bench:extract [-- --runs=N]
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
+import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
+import { extractFeatures, fileVideos, openExtractEncoders } from '../src/train/extract.js';
+
+const VIDEOS = 6;
+const SECONDS = 10;
+const JOBS = 2;
+const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+const dir = path.join(os.tmpdir(), 'avvp-bench-extract');
+
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** CPU seconds of this process (all threads) plus its reaped children (Linux /proc/self/stat). */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
+  return (utime + stime + cutime + cstime) / CLK_TCK;
+}
+
+async function measure(work: () => Promise<unknown>): Promise<Sample> {
+  const cpu0 = cpuSeconds();
+  const t0 = performance.now();
+  await work();
+  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0 };
+}
+
+const run = (ffmpeg: FfmpegBinary, args: string[]) =>
+  new Promise<void>((resolve, reject) =>
+    execFile(ffmpeg.path, args, (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())),
+  );
+
+async function makeInputs(ffmpeg: FfmpegBinary): Promise<string[]> {
+  mkdirSync(path.join(dir, 'videos'), { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < VIDEOS; i++) {
+    const file = path.join(dir, 'videos', `benchvideo${i}_0_${SECONDS}.mp4`);
+    files.push(file);
+    if (existsSync(file)) continue;
+    const partial = `${file}.part.mp4`;
+    await run(ffmpeg, [
+      ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc2=s=640x360:r=30:d=${SECONDS}`],
+      ...['-f', 'lavfi', '-i', `sine=f=${220 * (i + 1)}:r=48000:d=${SECONDS}`],
+      ...['-c:v', 'libx264', '-preset', 'superfast', '-g', '60', '-pix_fmt', 'yuv420p'],
+      ...['-c:a', 'aac', '-ac', '2', '-b:a', '128k', partial],
+    ]);
+    renameSync(partial, file);
+  }
+  return files;
+}
+
+/** Plain ffmpeg: fromMedia's own argument list, outputs sent to /dev/null. */
+function plainFfmpeg(ffmpeg: FfmpegBinary, file: string): Promise<void> {
+  const layout = { video: { width: 224, height: 224, fps: 8 }, audioRates: [16000] };
+  const args = buildDecodeArgs({ kind: 'file', target: file }, layout, ffmpeg).map((a) =>
+    a.startsWith('pipe:') ? '/dev/null' : a,
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg.path, ['-y', ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
+  });
+}
+
+/** All files, JOBS at a time. */
+async function decodeAll(ffmpeg: FfmpegBinary, files: string[]): Promise<void> {
+  const queue = [...files];
+  await Promise.all(
+    Array.from({ length: JOBS }, async () => {
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) await plainFfmpeg(ffmpeg, f);
+    }),
+  );
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main() {
+  const ffmpeg = await locateFfmpeg();
+  const files = await makeInputs(ffmpeg);
+  const videos = await fileVideos(files);
+  const encoders = await openExtractEncoders('models', { workers: JOBS });
+  const out = path.join(dir, 'features');
+  const extract = () => extractFeatures({ videos, out, encoders, jobs: JOBS });
+  console.log(
+    `ffmpeg ${ffmpeg.version}; ${VIDEOS} videos of ${SECONDS} s 640x360 30 fps H.264 + AAC, ${JOBS} at a time; ` +
+      `${runs} interleaved runs; load average ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores`,
+  );
+  try {
+    rmSync(out, { recursive: true, force: true });
+    await extract(); // warm-up (page cache, JIT, worker sessions)
+    const plain: Sample[] = [];
+    const ours: Sample[] = [];
+    const resumed: Sample[] = [];
+    for (let i = 0; i < runs; i++) {
+      plain.push(await measure(() => decodeAll(ffmpeg, files)));
+      rmSync(out, { recursive: true, force: true });
+      ours.push(await measure(extract));
+      resumed.push(await measure(extract));
+      console.log(
+        `run ${i + 1}: ffmpeg ${plain[i].wall.toFixed(2)} s wall ${plain[i].cpu.toFixed(2)} s CPU | ` +
+          `extract ${ours[i].wall.toFixed(2)} s wall ${ours[i].cpu.toFixed(2)} s CPU | ` +
+          `resume ${resumed[i].wall.toFixed(3)} s wall`,
+      );
+    }
+    const media = VIDEOS * SECONDS;
+    const rate = (samples: Sample[], key: keyof Sample) => median(samples.map((s) => media / s[key]));
+    console.log('\n| pipeline | media s / wall s | media s / CPU s |\n|---|---|---|');
+    console.log(
+      `| ffmpeg -> /dev/null | ${rate(plain, 'wall').toFixed(1)} | ${rate(plain, 'cpu').toFixed(1)} |`,
+    );
+    console.log(
+      `| avvp extract -> .npy | ${rate(ours, 'wall').toFixed(1)} | ${rate(ours, 'cpu').toFixed(1)} |`,
+    );
+    const wallRatio = rate(ours, 'wall') / rate(plain, 'wall');
+    const cpuRatio = rate(ours, 'cpu') / rate(plain, 'cpu');
+    console.log(
+      `\nratio extract / ffmpeg: ${wallRatio.toFixed(3)} (median wall), ${cpuRatio.toFixed(3)} (median CPU); ` +
+        `resumed run over the finished folder: ${(median(resumed.map((s) => s.wall)) * 1000).toFixed(0)} ms for ${VIDEOS} videos`,
+    );
+  } finally {
+    await encoders.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
