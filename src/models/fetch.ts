@@ -196,10 +196,50 @@ export function exportUrl(entry: KnownExport, base = DEFAULT_HUB): string {
 export async function fetchModel(name: string, opts: FetchOptions): Promise<FetchResult> {
   const entry = findExport(name, opts.catalog);
   const url = exportUrl(entry, opts.mirror);
+  await mkdir(opts.dir, { recursive: true });
+  const release = await lock(join(opts.dir, `${entry.name}.download.lock`), entry.name);
+  try {
+    return await fetchLocked(entry, url, opts);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Two fetches of one export into one directory would write the same partial file: the second
+ * is refused while the first runs. A lock left by a process that no longer exists is taken over.
+ */
+async function lock(path: string, name: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, String(process.pid), { flag: 'wx' });
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(await readFile(path, 'utf8').catch(() => ''));
+      if (Number.isInteger(pid) && pid > 0 && isRunning(pid))
+        throw new FetchError(
+          `another fetch of ${name} is running (process ${pid}); wait for it, or delete ${path} if it is not`,
+        );
+      await rm(path, { force: true });
+    }
+  }
+  throw new FetchError(`cannot take the lock ${path}; delete it and try again`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function fetchLocked(entry: KnownExport, url: string, opts: FetchOptions): Promise<FetchResult> {
   const log = opts.log ?? (() => {});
   const filePath = join(opts.dir, `${entry.name}.onnx`);
   const manifestPath = join(opts.dir, `${entry.name}.json`);
-  await mkdir(opts.dir, { recursive: true });
 
   const earlier = await readEarlierManifest(manifestPath);
   const known: Pin | undefined = entry.sha256 !== undefined ? { sha256: entry.sha256, source: 'catalog' } : earlier;

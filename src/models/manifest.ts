@@ -2,7 +2,7 @@
 // the file is, what it consumes and produces, and where it came from; the registry checks the
 // file against it at load time (see docs/models.md).
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 export type ModelKind =
   | 'audio-encoder'
@@ -77,6 +77,8 @@ export const MODEL_KINDS: readonly ModelKind[] = [
 export const TENSOR_DTYPES: readonly TensorDtype[] = ['float32', 'float64', 'int64', 'int32', 'uint8', 'bool'];
 const SHA256_SOURCES: readonly Sha256Source[] = ['export', 'catalog', 'server', 'first-download'];
 
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 /** A manifest that is not valid JSON or breaks a rule; the message names the file and the field. */
 export class ManifestError extends Error {}
 
@@ -84,8 +86,13 @@ export class ManifestError extends Error {}
 export async function readManifest(path: string): Promise<ModelManifest> {
   let text: string;
   try {
+    // A manifest is a few KB; refuse to read a large file that merely ends in .json.
+    const { size } = await stat(path);
+    if (size > MAX_MANIFEST_BYTES)
+      throw new ManifestError(`${path}: ${size} bytes is too large for a manifest (at most ${MAX_MANIFEST_BYTES})`);
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof ManifestError) throw err;
     throw new ManifestError(`${path}: cannot read manifest (${(err as NodeJS.ErrnoException).code ?? err})`);
   }
   let json: unknown;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,20 @@ describe('fetchModel', () => {
     await expect(fetchModel('clip-vit-b32-vision', { dir, mirror: await refusedUrl() })).rejects.toThrow(
       /cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\): this machine looks offline/,
     );
+  });
+
+  it('refuses a second fetch of the same export while one runs, and takes over a stale lock', async () => {
+    const dir = await tmp();
+    const lockFile = join(dir, 'clap-htsat-unfused-audio-q8.download.lock');
+    await writeFile(lockFile, String(process.pid));
+    await expect(fetchModel('clap-htsat-unfused-audio-q8', { dir, mirror: hub.url })).rejects.toThrow(
+      `another fetch of clap-htsat-unfused-audio-q8 is running (process ${process.pid}); wait for it, or delete ${lockFile} if it is not`,
+    );
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(lockFile, String(exited));
+    const result = await fetchModel('clap-htsat-unfused-audio-q8', { dir, mirror: hub.url });
+    expect(result.downloaded).toBe(true);
+    await expect(stat(lockFile)).rejects.toThrow(/ENOENT/);
   });
 
   it('builds hub URLs in the resolve layout', () => {

@@ -80,5 +80,9 @@ describe('parseManifest', () => {
     expect((await readManifest(join(dir, 'good.json'))).name).toBe('link-synthav');
     await expect(readManifest(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: not valid JSON/);
     await expect(readManifest(join(dir, 'absent.json'))).rejects.toThrow(/absent\.json: cannot read manifest \(ENOENT\)/);
+    await writeFile(join(dir, 'huge.json'), Buffer.alloc(2 * 1024 * 1024, 32));
+    await expect(readManifest(join(dir, 'huge.json'))).rejects.toThrow(
+      /huge\.json: 2097152 bytes is too large for a manifest \(at most 1048576\)/,
+    );
   });
 });
