@@ -1,8 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { encoderLayer, embedding, linear, meanPool, mlp } from '../../src/models/nn/index.js';
+import { readManifest } from '../../src/models/manifest.js';
 import { Graph } from '../../src/models/onnx/builder.js';
 import { openSession, ortTensor } from '../../src/models/session.js';
 import { exportModel } from '../../src/train/export.js';
@@ -44,7 +46,8 @@ describe('acceptance', () => {
       batchSize: 32,
       schedule: warmupCosine({ base: 0.01, warmup: 20, total: epochs * 13, min: 0.0005 }),
     });
-    expect(await accuracy()).toBeGreaterThanOrEqual(0.99);
+    const trainAccuracy = await accuracy();
+    expect(trainAccuracy).toBeGreaterThanOrEqual(0.99);
 
     // Export -> fresh session -> same outputs as the trainer's forward graph.
     const dir = mkdtempSync(join(tmpdir(), 'avvp-export-'));
@@ -54,10 +57,17 @@ describe('acceptance', () => {
         kind: 'classifier',
         version: '1',
         provenance: { source: 'tests/train/acceptance.test.ts', seed: 1 },
+        metrics: { accuracy: trainAccuracy },
       },
     });
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     expect(exported.manifest.inputs).toEqual([{ name: 'points', dtype: 'float32', shape: ['batch', 2] }]);
-    expect(exported.manifest.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The manifest on disk is the returned one, and its sha256 is the written file's.
+    expect(await readManifest(exported.manifestPath)).toEqual(exported.manifest);
+    expect(exported.manifest.sha256).toBe(
+      createHash('sha256').update(readFileSync(exported.onnxPath)).digest('hex'),
+    );
+    expect(exported.manifest).toMatchObject({ kind: 'classifier', metrics: { accuracy: trainAccuracy } });
     expect(exported.manifest.provenance?.sha256Source).toBe('export');
     const { session } = await openSession(exported.onnxPath, { providers: ['cpu'] });
     expect(session.inputNames).toEqual(['points']);
