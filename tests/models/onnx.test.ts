@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Graph, ShapeError } from '../../src/models/onnx/builder.js';
 import { decodeModel, encodeModel, tensorData } from '../../src/models/onnx/proto.js';
 import { modelSignature } from '../../src/models/onnx/signature.js';
@@ -144,6 +144,7 @@ describe('graph builder + onnxruntime', () => {
 
 describe('openSession errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'avvp-session-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const bytes = linearGraph().toBytes();
 
   it('opens from a path', async () => {

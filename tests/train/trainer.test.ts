@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { dropout, linear, mlp } from '../../src/models/nn/index.js';
 import { Graph } from '../../src/models/onnx/builder.js';
 import { ortTensor } from '../../src/models/session.js';
@@ -13,7 +13,12 @@ import { TrainSpec } from '../../src/train/step.js';
 import { Trainer, TrainingError, tensorDataset } from '../../src/train/trainer.js';
 import { spirals } from './tasks.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'avvp-trainer-'));
+/** A fresh folder for the current test, removed when it finishes. */
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'avvp-trainer-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
 
 const { points, labels } = spirals(48, 1);
 const data = tensorDataset({
