@@ -50,7 +50,7 @@ import type { PresetName } from '../streams/synth/presets.js';
 import { synthSource } from '../streams/synth/source.js';
 import type { Features, Segment } from '../types.js';
 import { formatNpy, parseNpy } from '../util/npy.js';
-import type { LlpSplit } from './data/llp.js';
+import { LLP_SEGMENTS, type LlpSplit } from './data/llp.js';
 
 export const MANIFEST_FILE = 'extract.json';
 
@@ -259,6 +259,9 @@ export interface SynthVideosOptions {
   preset?: PresetName;
 }
 
+/** SynthAV clips are made at their default length, LLP's ten seconds. */
+const SYNTH_SEGMENTS = LLP_SEGMENTS;
+
 /** SynthAV clips 0..clips-1 of a split, rendered in memory by synthSource (one source per clip). */
 export function synthVideos(o: SynthVideosOptions): VideoJob[] {
   return Array.from({ length: o.clips }, (_, i) => {
@@ -350,6 +353,10 @@ export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary
   const jobs = o.jobs ?? 2;
   if (!Number.isInteger(segments) || segments < 1)
     throw new RangeError(`extract: segments must be a positive integer, got ${segments}`);
+  if (o.annotations && segments !== SYNTH_SEGMENTS)
+    throw new RangeError(
+      `extract: SynthAV clips have ${SYNTH_SEGMENTS} segments (LLP's), got segments ${segments}`,
+    );
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new RangeError(`extract: jobs must be a positive integer, got ${jobs}`);
   const { audio, visual } = o.encoders;
@@ -368,7 +375,7 @@ export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary
     failed: [],
   };
   const previous = await readPreviousManifest(o.out, manifest);
-  for (const m of outputs) await prepareFolder(path.join(o.out, m));
+  for (const folder of [o.out, ...outputs.map((m) => path.join(o.out, m))]) await prepareFolder(folder);
 
   const records = new Map(previous.map((r) => [r.id, r]));
   const failed: FailedVideo[] = [];
@@ -539,7 +546,7 @@ async function writeAtomic(file: string, data: Uint8Array | string): Promise<voi
 async function prepareFolder(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const name of await readdir(dir))
-    if (/\.npy\.tmp-[0-9a-f]+$/.test(name)) await rm(path.join(dir, name), { force: true });
+    if (/\.(npy|json)\.tmp-[0-9a-f]{8}$/.test(name)) await rm(path.join(dir, name), { force: true });
 }
 
 /**

@@ -51,6 +51,7 @@ describe('avvp extract', () => {
       [['--input', videos, '--split', 'val', ...out], /--split only applies to --synth/],
       [['--synth', '2', ...out], /--synth needs --split train, val or test/],
       [['--synth', '2', '--split', 'dev', ...out], /got 'dev'/],
+      [['--synth', '2', '--split', 'val', '--segments', '5', ...out], /--segments applies to --input only/],
       [['--input', videos, '--frobnicate', ...out], /Unknown option '--frobnicate'/],
     ];
     const results = await Promise.all(cases.map(([args]) => avvp(args)));

@@ -80,6 +80,8 @@ const command: Command = {
     const segments = numberFlag('segments', values.segments, 10, { integer: true, min: 1, max: 100_000 });
     const jobs = numberFlag('jobs', values.jobs, 2, { integer: true, min: 1, max: 256 });
     const synth = values.synth === undefined ? undefined : synthOptions(values);
+    if (synth && segments !== 10)
+      throw new CliError('--segments applies to --input only: SynthAV clips are 10 s, as LLP');
     const existing = await stat(out).catch(() => null);
     if (existing && !existing.isDirectory()) throw new CliError(`--out '${out}' exists and is not a folder`);
 
