@@ -10,16 +10,11 @@ import { exactBestDag } from '../src/train/causal/exact.js';
 import { grasp, type GraspOptions } from '../src/train/causal/grasp.js';
 import { BicScore } from '../src/train/causal/score.js';
 import { randomLinearSem, sampleLinearSem } from '../src/train/causal/simulate.js';
+import { median } from './stats.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const OPTIONS: GraspOptions = { lambda: 1, depth: 3, restarts: 3 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function problem(p: number, n: number, seed: number) {
   const rng = new Rng(1000 * p + seed);

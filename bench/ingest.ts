@@ -11,6 +11,7 @@ import { lastValueFrom, count } from 'rxjs';
 import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
 import { fromMedia } from '../src/streams/fromMedia.js';
+import { median } from './stats.js';
 
 const SECONDS = 60;
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
@@ -98,11 +99,6 @@ async function viaFromMedia(ffmpeg: FfmpegBinary, file: string): Promise<void> {
   const segments = await lastValueFrom(fromMedia(file, { ffmpeg }).pipe(count()));
   if (segments !== SECONDS) throw new Error(`expected ${SECONDS} segments, got ${segments}`);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const ffmpeg = await locateFfmpeg();

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolveOptions, SynthClip } from '../src/streams/synth/clip.js';
 import { locateFfmpeg } from '../src/streams/ffmpeg/locate.js';
+import { median } from './stats.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,12 +16,6 @@ const arg = (name: string, fallback: number) => {
 const CLIPS = arg('clips', 20);
 const RUNS = arg('runs', 5);
 const TRAINING_SET = 3000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Clips per second of `work(i)` over CLIPS clips, median of RUNS. */
 function rate(work: (i: number) => void): number {

@@ -13,6 +13,7 @@ import { bce } from '../src/train/losses.js';
 import { constant } from '../src/train/schedule.js';
 import { Trainer, tensorDataset } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
+import { median } from './stats.js';
 
 const C = {
   batch: 64,
@@ -38,11 +39,6 @@ interface Result {
 function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function syntheticBatch(seed: number): { audio: Float32Array; visual: Float32Array; label: Float32Array } {
