@@ -39,7 +39,7 @@ import {
 } from '../models/encoders/index.js';
 import type { ModelManifest } from '../models/manifest.js';
 import { loadModelDir } from '../models/registry.js';
-import { InferencePool } from '../models/runtime/pool.js';
+import { InferencePool, PoolError } from '../models/runtime/pool.js';
 import { createSharedBatcher } from '../operators/batch.js';
 import { encodeBatch, type Encoders } from '../operators/encode.js';
 import { overload } from '../operators/overload.js';
@@ -119,6 +119,8 @@ export async function openExtractEncoders(
     models: { audio: audio.filePath, visual: visual.filePath },
     size: workers,
     providers: ['cpu'],
+  }).catch((err: unknown) => {
+    throw err instanceof PoolError ? new ExtractError(`${modelsDir}: ${err.message}`) : err;
   });
   const info = (m: ModelManifest, filePath: string, dim: number): EncoderInfo => ({
     name: m.name,

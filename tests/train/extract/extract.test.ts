@@ -303,6 +303,23 @@ describe('inputs and encoders', () => {
     await expect(openExtractEncoders(models)).rejects.toThrow(
       /encoder 'clap-like' takes input_features \[batch, 1, 1001, 64\].*no Segment runner/,
     );
+
+    // a manifest that matches a file which is not ONNX: the pool's loader error, as an ExtractError
+    const corrupt = path.join(tmp.dir, 'models-corrupt');
+    await mkdir(corrupt);
+    const garbage = Buffer.from('not an onnx model');
+    const audioManifest = JSON.parse(await readFile('models/dsp-audio.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    audioManifest.sha256 = createHash('sha256').update(garbage).digest('hex');
+    await writeFile(path.join(corrupt, 'dsp-audio.onnx'), garbage);
+    await writeFile(path.join(corrupt, 'dsp-audio.json'), JSON.stringify(audioManifest));
+    await copyFile('models/dsp-visual.onnx', path.join(corrupt, 'dsp-visual.onnx'));
+    await copyFile('models/dsp-visual.json', path.join(corrupt, 'dsp-visual.json'));
+    const failure = openExtractEncoders(corrupt, { workers: 1 });
+    await expect(failure).rejects.toThrow(ExtractError);
+    await expect(failure).rejects.toThrow(/could not load .*dsp-audio\.onnx/);
   });
 });
 
