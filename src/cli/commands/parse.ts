@@ -47,7 +47,7 @@ const command: Command = {
     let inference: Inference | undefined;
     try {
       const models = await loadRuntimeModels(values.models ?? BUNDLED_MODEL_DIR, values.head, log);
-      inference = await Inference.create(models, { log });
+      inference = await Inference.create(models);
       const consumed = new Subject<void>();
       const segments = fromMedia(positionals[0], {
         stream: 'input',

@@ -1,0 +1,69 @@
+// `avvp serve` as a real process: flag and config errors name what is wrong; a running server
+// answers HTTP and WebSocket clients and stops gracefully on SIGTERM.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { avvp, RunningCli } from '../runtime/cli.js';
+import { MODELS, testClip } from '../runtime/fixtures.js';
+import { TestClient } from '../sinks/helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'avvp-serve-'));
+});
+
+async function config(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+// Every flag and config rule is tested in tests/runtime/config.test.ts; here, that the CLI reports them.
+describe('avvp serve: bad flags and configuration', () => {
+  it('a URL as a stream name is refused without echoing its credentials (exit 2)', async () => {
+    const r = await avvp(['serve', '--source', 'rtsp://admin:secret@10.0.0.5/live=1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--source: stream name looks like a URL/);
+    expect(r.stderr).not.toMatch(/secret/);
+    expect(r.stderr).toMatch(/Run 'avvp serve --help' for usage/);
+  });
+
+  it('a config error names the file and the key (exit 2)', async () => {
+    const r = await avvp(['serve', '--config', await config('unknown.yaml', 'lookahed: 1\n')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown\.yaml: lookahed: unknown key; allowed: host, port/);
+  });
+
+  it('a missing or headless model directory is a clear error (exit 1)', async () => {
+    const models = await avvp(['serve', '--models', join(dir, 'no-models'), '--port', '0']);
+    expect(models.code).toBe(1);
+    expect(models.stderr).toMatch(/model directory '.*no-models' does not exist/);
+    const empty = await avvp(['serve', '--models', dir, '--port', '0']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/no parser head \(a manifest of kind "parser"\)/);
+  });
+});
+
+describe('avvp serve: a running server', () => {
+  let cli: RunningCli;
+  afterAll(() => cli?.kill());
+
+  it('serves a file from the config, answers clients, and stops gracefully on SIGTERM', async () => {
+    const clip = await testClip();
+    const file = await config('serve.yaml', `port: 0\nmodels: ${MODELS}\nstreams:\n  clip: ${clip.file}\n`);
+    cli = new RunningCli(['serve', '--config', file, '--lookahead', '1']);
+    const [, base] = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    expect(cli.stdout).toMatch(/events {3}ws:\/\/127\.0\.0\.1:\d+\/v1\/events/);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const client = await TestClient.connect(`${base!.replace('http', 'ws')}/v1/events`);
+    const hello = client.received[0]!;
+    expect(hello.type === 'hello' && hello.streams).toEqual(['clip']);
+    await client.subscribe({ types: ['segment'] });
+    await client.next((m) => m.type === 'segment' && m.stream === 'clip', 'a segment', 30_000);
+    cli.signal('SIGTERM');
+    expect(await client.closed()).toBe(1001);
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr).toMatch(/SIGTERM: stopping streams/);
+  }, 60_000);
+});

@@ -1,0 +1,100 @@
+// The serve configuration: YAML file, --source flags and their merge; every error names the key.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  checkServeConfig,
+  mergeServeConfig,
+  parseSourceFlag,
+  readServeConfig,
+  SERVE_DEFAULTS,
+} from '../../src/runtime/config.js';
+
+describe('serve configuration', () => {
+  it('reads a full config and lets flags override it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'avvp-config-'));
+    const file = join(dir, 'avvp.yaml');
+    await writeFile(
+      file,
+      'port: 9000\nhost: 0.0.0.0\nmodels: ./m\nhead: link\ntoken: t0k\nlookahead: 1\nqueue: 3\nworkers: 2\n' +
+        'streams:\n  cam1: rtsp://10.0.0.5/live\n  clip: ./a.mp4\n',
+    );
+    const merged = mergeServeConfig(await readServeConfig(file), {
+      port: 0,
+      lookahead: undefined,
+      streams: [parseSourceFlag('cam2=rtsp://u:p@10.0.0.6/x?a=b')],
+    });
+    expect(merged).toEqual({
+      host: '0.0.0.0',
+      port: 0,
+      models: './m',
+      head: 'link',
+      token: 't0k',
+      lookahead: 1,
+      queue: 3,
+      workers: 2,
+      streams: [
+        { name: 'cam1', source: 'rtsp://10.0.0.5/live' },
+        { name: 'clip', source: './a.mp4' },
+        { name: 'cam2', source: 'rtsp://u:p@10.0.0.6/x?a=b' },
+      ],
+    });
+    expect(mergeServeConfig({}, {})).toEqual({ ...SERVE_DEFAULTS, streams: [] });
+    expect(await readServeConfig(await writeEmpty(dir))).toEqual({});
+  });
+
+  it.each([
+    [{ lookahed: 1 }, /f: lookahed: unknown key; allowed: host, port/],
+    [{ port: '80a' }, /f: port: must be an integer in \[0, 65535\], got "80a"/],
+    [{ port: 1.5 }, /port: must be an integer/],
+    [{ lookahead: 10 }, /lookahead: must be an integer in \[0, 9\]/],
+    [{ queue: 0 }, /queue: must be an integer in \[1, 1000\]/],
+    [{ workers: -1 }, /workers: must be an integer in \[1, 64\]/],
+    [{ models: '' }, /models: must be a non-empty string/],
+    [{ token: 5 }, /token: must be a non-empty string/],
+    [{ streams: ['rtsp://x'] }, /streams: must be a mapping of stream name to source/],
+    [{ streams: { cam1: 5 } }, /streams\.cam1: source must be a file path or URL of 1\.\.2048 characters/],
+    [{ streams: { cam1: 'x'.repeat(3000) } }, /streams\.cam1: source must be/],
+    [{ streams: { 'rtsp://user:secret@cam': 'a.mp4' } }, /streams: stream name looks like a URL/],
+    [{ streams: { 'bad name': 'a.mp4' } }, /may use only letters, digits/],
+    [[1, 2], /f: \(top level\): must be a mapping/],
+  ])('%j is refused naming the key', (value, message) => {
+    expect(() => checkServeConfig(value, 'f')).toThrow(message);
+    try {
+      checkServeConfig(value, 'f');
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/secret/);
+    }
+  });
+
+  it.each([
+    ['cam1', /--source: expected name=source/],
+    ['=rtsp://x', /--source: expected name=source/],
+    ['cam1=', /--source: source must be a file path or URL/],
+    ['rtsp://admin:secret@10.0.0.5/live=1', /--source: stream name looks like a URL/],
+  ])('--source %s is refused', (text, message) => {
+    expect(() => parseSourceFlag(text)).toThrow(message);
+    expect(() => parseSourceFlag(text)).not.toThrow(/secret/);
+  });
+
+  it('refuses a stream name given twice, unreadable files and broken YAML', async () => {
+    const twice = [parseSourceFlag('a=x.mp4'), parseSourceFlag('a=y.mp4')];
+    expect(() => mergeServeConfig({ streams: [twice[0]!] }, { streams: [twice[1]!] })).toThrow(
+      /stream name a is given twice/,
+    );
+    await expect(readServeConfig('/no/such/avvp.yaml')).rejects.toThrow(
+      /cannot read config '\/no\/such\/avvp.yaml' \(ENOENT\)/,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'avvp-config-'));
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, 'port: [1, 2\n');
+    await expect(readServeConfig(broken)).rejects.toThrow(/broken\.yaml is not valid YAML/);
+  });
+});
+
+async function writeEmpty(dir: string): Promise<string> {
+  const file = join(dir, 'empty.yaml');
+  await writeFile(file, '');
+  return file;
+}
