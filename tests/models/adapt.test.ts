@@ -17,7 +17,7 @@ import { decodeModel, encodeModel } from '../../src/models/onnx/proto.js';
 import { listProblems, loadModelDir } from '../../src/models/registry.js';
 import { validateModelFile } from '../../src/models/validate.js';
 import { Rng } from '../../src/util/rng.js';
-import { clapAudioLike, clipVisionLike } from './fixtures/tiny-exports.js';
+import { clapAudioLike, clipVisionLike, clipVisionWithTokensLike } from './fixtures/tiny-exports.js';
 
 /** Installs `bytes` as catalog export `name` in `dir` (file + manifest). */
 async function install(dir: string, name: string, bytes: Uint8Array): Promise<void> {
@@ -84,6 +84,37 @@ describe('adaptExport', () => {
       const norm = Math.hypot(...mean);
       for (let j = 0; j < 512; j++) expect(data[b * 512 + j]).toBeCloseTo(mean[j] / norm, 5);
     }
+  });
+
+  it('makes the patch tokens a 7x7 visual map when the CLIP export provides them', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'avvp-adapt-'));
+    await install(own, 'clip-vit-b32-vision', clipVisionWithTokensLike());
+    const F = 2;
+    const out = await adaptExport(own, 'clip-vit-b32-vision', { frames: F });
+    const manifest = await readManifest(out.manifestPath);
+    expect(manifest.outputs).toEqual([
+      { name: 'visual_features', dtype: 'float32', shape: ['batch', 512] },
+      { name: 'visual_map', dtype: 'float32', shape: ['batch', 7, 7, 768] },
+    ]);
+    expect(manifest.features).toEqual({ visual: 512, visualMap: [7, 7, 768] });
+    await validateModelFile(out.filePath, manifest);
+
+    const rng = new Rng(8);
+    const frames = Uint8Array.from({ length: F * 224 * 224 * 3 }, () => rng.int(0, 256));
+    const map = (await run(out.filePath, { frames: new ort.Tensor('uint8', frames, [1, F, 224, 224, 3]) })).visual_map;
+    expect(map.dims).toEqual([1, 7, 7, 768]);
+    // Reference: the per-frame tokens, class token dropped, averaged over the frames.
+    const perFrame = composePrefix(clipPixelPrefix().toModel(), decodeModel(clipVisionWithTokensLike()));
+    const session = await ort.InferenceSession.create(encodeModel(perFrame), { executionProviders: ['cpu'] });
+    const tokens = (await session.run({ frames: new ort.Tensor('uint8', frames, [F, 224, 224, 3]) })).last_hidden_state
+      .data as Float32Array;
+    await session.release();
+    const got = map.data as Float32Array;
+    for (let cell = 0; cell < 49; cell++)
+      for (let d = 0; d < 768; d += 97) {
+        const want = (tokens[(1 + cell) * 768 + d] + tokens[(50 + 1 + cell) * 768 + d]) / 2;
+        expect(got[cell * 768 + d]).toBeCloseTo(want, 4);
+      }
   });
 
   it('turns a CLAP audio export into a 48 kHz one-second encoder with unit-length output', async () => {

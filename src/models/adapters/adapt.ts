@@ -10,14 +10,17 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatManifest, readManifest, type ModelManifest } from '../manifest.js';
+import { formatManifest, readManifest, type ModelManifest, type TensorSpec } from '../manifest.js';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
 import { sha256File } from '../sha256.js';
 import { validateModelFile } from '../validate.js';
-import { composePrefix, l2NormalizeOutput, poolFrames, renameOutput } from './compose.js';
+import { composePrefix, l2NormalizeOutput, poolFrames, poolPatchTokens, renameOutput } from './compose.js';
 import { CLAP_LOG_MEL, CLIP_MEAN, CLIP_STD, clipPixelPrefix, logMelPrefix } from './prefix.js';
 
 export class AdaptError extends Error {}
+
+/** The CLIP vision export's token output (transformers.js name): [batch, 1 + 7*7, 768] for ViT-B/32. */
+const PATCH_TOKENS = 'last_hidden_state';
 
 export interface AdaptResult {
   name: string;
@@ -79,18 +82,29 @@ function embeddingOutput(source: ModelManifest, name: string): string {
 
 function adaptClipVision(model: ModelProto, source: ModelManifest, frames: number): Adapted {
   const embeds = embeddingOutput(source, 'image_embeds');
-  keepOnly(model, embeds);
+  // Where the export also gives its patch tokens, they become the spatial map for localization.
+  const tokens = model.graph.outputs.some((o) => o.name === PATCH_TOKENS) ? PATCH_TOKENS : undefined;
+  keepOnly(model, tokens ? [embeds, tokens] : [embeds]);
   const joined = composePrefix(clipPixelPrefix({ frames }).toModel(), model);
   poolFrames(joined, embeds, frames);
   l2NormalizeOutput(joined, embeds);
   renameOutput(joined, embeds, 'visual_features');
   const dim = source.features?.visual ?? 512;
+  const outputs: TensorSpec[] = [{ name: 'visual_features', dtype: 'float32', shape: ['batch', dim] }];
+  const features: NonNullable<ModelManifest['features']> = { visual: dim };
+  if (tokens) {
+    poolPatchTokens(joined, tokens, frames);
+    renameOutput(joined, tokens, 'visual_map');
+    const [, h, w, d] = joined.graph.outputs.find((o) => o.name === 'visual_map')!.shape as number[];
+    outputs.push({ name: 'visual_map', dtype: 'float32', shape: ['batch', h, w, d] });
+    features.visualMap = [h, w, d];
+  }
   return {
     model: joined,
     manifest: {
       kind: 'visual-encoder',
       inputs: [{ name: 'frames', dtype: 'uint8', shape: ['batch', frames, 224, 224, 3] }],
-      outputs: [{ name: 'visual_features', dtype: 'float32', shape: ['batch', dim] }],
+      outputs,
       preprocessing: {
         fps: frames,
         width: 224,
@@ -100,15 +114,16 @@ function adaptClipVision(model: ModelProto, source: ModelManifest, frames: numbe
         std: CLIP_STD,
         pooling: 'mean of the per-frame embeddings',
         embedsNormalized: true,
+        ...(tokens ? { visualMap: `frame mean of the ${PATCH_TOKENS} patch tokens (class token dropped), not normalised` } : {}),
       },
-      features: { visual: dim },
+      features,
     },
   };
 }
 
 function adaptClapAudio(model: ModelProto, source: ModelManifest): Adapted {
   const embeds = embeddingOutput(source, 'audio_embeds');
-  keepOnly(model, embeds);
+  keepOnly(model, [embeds]);
   const joined = composePrefix(logMelPrefix().toModel(), model);
   l2NormalizeOutput(joined, embeds);
   renameOutput(joined, embeds, 'audio_features');
@@ -139,7 +154,7 @@ function adaptClapAudio(model: ModelProto, source: ModelManifest): Adapted {
   };
 }
 
-/** Drops the other graph outputs (e.g. last_hidden_state) so that only the embedding is computed. */
-function keepOnly(model: ModelProto, output: string): void {
-  model.graph.outputs = model.graph.outputs.filter((o) => o.name === output);
+/** Drops the other graph outputs so that only what the adapted model returns is computed. */
+function keepOnly(model: ModelProto, outputs: string[]): void {
+  model.graph.outputs = model.graph.outputs.filter((o) => outputs.includes(o.name));
 }

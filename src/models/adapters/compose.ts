@@ -95,6 +95,31 @@ export function poolFrames(model: ModelProto, output: string, frames: number): v
   edit.setShape(['batch', dim]);
 }
 
+/**
+ * `output` [B*F, 1 + h*w, D] (a ViT's tokens: class token first, then an h x w grid of patch
+ * tokens, h = w) becomes the frame mean of the patch grid, [B, h, w, D], under the same name.
+ */
+export function poolPatchTokens(model: ModelProto, output: string, frames: number): void {
+  const shape = declaredShape(model, output);
+  const [tokens, dim] = [shape?.[1], shape?.[2]];
+  const side = typeof tokens === 'number' ? Math.round(Math.sqrt(tokens - 1)) : NaN;
+  if (shape?.length !== 3 || typeof dim !== 'number' || typeof tokens !== 'number' || side * side !== tokens - 1)
+    throw new ComposeError(
+      `output '${output}' must be [batch, 1 + h*h, D] (class token + square patch grid), got [${shape}]`,
+    );
+  const edit = appendAfter(model, output, 'patches');
+  edit.initializer('starts', DataType.INT64, [1], int64Bytes([1]));
+  edit.initializer('ends', DataType.INT64, [1], int64Bytes([tokens]));
+  edit.initializer('axes', DataType.INT64, [1], int64Bytes([1]));
+  edit.initializer('shape', DataType.INT64, [5], int64Bytes([-1, frames, side, side, dim]));
+  edit.initializer('scale', DataType.FLOAT, [], new Uint8Array(Float32Array.of(1 / frames).buffer));
+  edit.node('Slice', [edit.raw, edit.name('starts'), edit.name('ends'), edit.name('axes')], 'grid');
+  edit.node('Reshape', [edit.name('grid'), edit.name('shape')], 'segments');
+  edit.node('ReduceSum', [edit.name('segments'), edit.name('axes')], 'sum', [keepdims(0)]);
+  edit.node('Mul', [edit.name('sum'), edit.name('scale')], output);
+  edit.setShape(['batch', side, side, dim]);
+}
+
 /** Renames a graph output (and every use of it inside the graph). */
 export function renameOutput(model: ModelProto, from: string, to: string): void {
   const g = model.graph;
