@@ -119,9 +119,32 @@ function resolveConfig(source: string, options: MediaOptions): Config {
     ['startTimeoutMs', options.startTimeoutMs],
     ['ioTimeoutMs', options.ioTimeoutMs],
     ['maxSkewSeconds', options.maxSkewSeconds],
+    ['backoff.initialMs', options.backoff?.initialMs],
+    ['backoff.maxMs', options.backoff?.maxMs],
   ] as const)
-    if (value !== undefined && !(value > 0))
-      throw new RangeError(`fromMedia: ${name} must be > 0, got ${value}`);
+    if (value !== undefined && !(value > 0 && Number.isFinite(value)))
+      throw new RangeError(`fromMedia: ${name} must be a finite number > 0, got ${value}`);
+  // Flow-control sizes: 0 would hold every segment back (a hang) or drop every one.
+  for (const [name, value] of [
+    ['maxPending', options.maxPending],
+    ['queueSize', options.queueSize],
+  ] as const)
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+      throw new RangeError(`fromMedia: ${name} must be an integer >= 1, got ${value}`);
+  const { maxRetries, tailMinSeconds } = options;
+  if (
+    maxRetries !== undefined &&
+    maxRetries !== Infinity &&
+    !(Number.isInteger(maxRetries) && maxRetries >= 0)
+  )
+    throw new RangeError(`fromMedia: maxRetries must be an integer >= 0 or Infinity, got ${maxRetries}`);
+  if (tailMinSeconds !== undefined && !(tailMinSeconds >= 0 && tailMinSeconds <= 1))
+    throw new RangeError(`fromMedia: tailMinSeconds must be in [0, 1], got ${tailMinSeconds}`);
+  const { factor, jitter } = options.backoff ?? {};
+  if (factor !== undefined && !(factor >= 1 && Number.isFinite(factor)))
+    throw new RangeError(`fromMedia: backoff.factor must be a finite number >= 1, got ${factor}`);
+  if (jitter !== undefined && !(jitter >= 0 && jitter < 1))
+    throw new RangeError(`fromMedia: backoff.jitter must be in [0, 1), got ${jitter}`);
 
   const { input, label, defaultName, liveByDefault } = classify(source);
   return {

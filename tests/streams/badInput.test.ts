@@ -79,7 +79,20 @@ describe('bad input', () => {
   it('options that cannot work are rejected up front', () => {
     expect(() => fromMedia('x.mp4', { fps: 7.5 })).toThrow(/fps must be an integer/);
     expect(() => fromMedia('x.mp4', { audio: false, video: false })).toThrow(/both disabled/);
-    expect(() => fromMedia('x.mp4', { watchdogMs: 0 })).toThrow(/watchdogMs must be > 0/);
+    expect(() => fromMedia('x.mp4', { watchdogMs: 0 })).toThrow(/watchdogMs must be a finite number > 0/);
+    expect(() => fromMedia('x.mp4', { maxPending: 0 })).toThrow(/maxPending must be an integer >= 1/);
+    expect(() => fromMedia('x.mp4', { queueSize: 2.5 })).toThrow(/queueSize must be an integer >= 1/);
+    expect(() => fromMedia('x.mp4', { maxRetries: -1 })).toThrow(
+      /maxRetries must be an integer >= 0 or Infinity/,
+    );
+    expect(() => fromMedia('x.mp4', { tailMinSeconds: 1.5 })).toThrow(/tailMinSeconds must be in \[0, 1\]/);
+    expect(() => fromMedia('x.mp4', { backoff: { initialMs: 0 } })).toThrow(/backoff\.initialMs must be/);
+    expect(() => fromMedia('x.mp4', { backoff: { maxMs: NaN } })).toThrow(/backoff\.maxMs must be/);
+    expect(() => fromMedia('x.mp4', { backoff: { factor: 0.5 } })).toThrow(/backoff\.factor must be/);
+    expect(() => fromMedia('x.mp4', { backoff: { jitter: 1 } })).toThrow(
+      /backoff\.jitter must be in \[0, 1\)/,
+    );
+    expect(() => fromMedia('x.mp4', { maxRetries: Infinity, tailMinSeconds: 0, queueSize: 1 })).not.toThrow();
     expect(() => fromMedia('', {})).toThrow(/non-empty string/);
   });
 
