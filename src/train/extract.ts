@@ -38,7 +38,7 @@ import {
   EncoderInputError,
 } from '../models/encoders/index.js';
 import type { ModelManifest } from '../models/manifest.js';
-import { loadModelDir } from '../models/registry.js';
+import { ModelDirError, loadModelDir } from '../models/registry.js';
 import { InferencePool, PoolError } from '../models/runtime/pool.js';
 import { createSharedBatcher } from '../operators/batch.js';
 import { encodeBatch, type Encoders } from '../operators/encode.js';
@@ -94,15 +94,15 @@ export interface ExtractEncoders {
 
 /**
  * The audio and visual encoder of a model folder (manifest checked, sha256 verified), run by an
- * InferencePool. Encoders must have the bundled DSP encoders' I/O: raw one-second PCM in, raw
+ * InferencePool (one onnxruntime thread per worker). Encoders must have the bundled DSP encoders' I/O: raw one-second PCM in, raw
  * RGB24 frames in (the CLIP/CLAP exports need preprocessing that no Segment runner does yet).
  */
 export async function openExtractEncoders(
   modelsDir: string,
   opts: { workers?: number } = {},
 ): Promise<ExtractEncoders> {
-  const dir = await loadModelDir(modelsDir).catch((err: Error) => {
-    throw new ExtractError(err.message);
+  const dir = await loadModelDir(modelsDir).catch((err: unknown) => {
+    throw err instanceof ModelDirError ? new ExtractError(err.message) : err;
   });
   const audio = pickEncoder(dir.models, 'audio-encoder', modelsDir);
   const visual = pickEncoder(dir.models, 'visual-encoder', modelsDir);
@@ -117,8 +117,7 @@ export async function openExtractEncoders(
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   const pool = await InferencePool.create({
     models: { audio: audio.filePath, visual: visual.filePath },
-    size: workers,
-    providers: ['cpu'],
+    size: workers, // providers: the engine's default choice (cuda when present, then cpu)
   }).catch((err: unknown) => {
     throw err instanceof PoolError ? new ExtractError(`${modelsDir}: ${err.message}`) : err;
   });
@@ -267,10 +266,10 @@ const SYNTH_SEGMENTS = LLP_SEGMENTS;
 /** SynthAV clips 0..clips-1 of a split, rendered in memory by synthSource (one source per clip). */
 export function synthVideos(o: SynthVideosOptions): VideoJob[] {
   return Array.from({ length: o.clips }, (_, i) => {
-    const clip = synthClip({ seed: o.seed, split: o.split, preset: o.preset }, i);
+    const { id, name } = synthClip({ seed: o.seed, split: o.split, preset: o.preset }, i); // keep only the names
     return {
-      id: clip.id,
-      source: clip.name,
+      id,
+      source: name,
       open: (consumed, maxPending) =>
         synthSource({
           seed: o.seed,
@@ -278,7 +277,7 @@ export function synthVideos(o: SynthVideosOptions): VideoJob[] {
           preset: o.preset,
           clips: 1,
           firstClip: i,
-          stream: clip.name,
+          stream: name,
           consumed,
           maxPending,
         }),
@@ -351,7 +350,7 @@ type Modality = 'audio' | 'visual' | 'visual_map';
 
 /** Extracts every video; per-video failures are collected, problems of the run as a whole throw. */
 export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary> {
-  const segments = o.segments ?? 10;
+  const segments = o.segments ?? LLP_SEGMENTS;
   const jobs = o.jobs ?? 2;
   if (!Number.isInteger(segments) || segments < 1)
     throw new RangeError(`extract: segments must be a positive integer, got ${segments}`);
