@@ -18,7 +18,7 @@ describe('avvp demo', () => {
     expect(r.stdout).toMatch(/stream demo up/);
     // At least one event started and matched the truth.
     expect(r.stdout).toMatch(
-      /start  (audio|visual|audio-visual)\s+\S+\s+\d+-\d+\s+\d+-\d+\s+\d\.\d\d {2}yes \(/,
+      /start {2}(audio|visual|audio-visual)\s+\S+\s+\d+-\d+\s+\d+-\d+\s+\d\.\d\d {2}yes \(/,
     );
     const summary = /(\d+) events started, (\d+) within a second of a true onset/.exec(r.stdout);
     expect(summary).not.toBeNull();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avvp, RunningCli } from '../runtime/cli.js';
 import { MODELS, testClip } from '../runtime/fixtures.js';
-import { TestClient } from '../sinks/helpers.js';
+import { TestClient, until } from '../sinks/helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -60,7 +60,11 @@ describe('avvp serve: a running server', () => {
     const hello = client.received[0]!;
     expect(hello.type === 'hello' && hello.streams).toEqual(['clip']);
     await client.subscribe({ types: ['segment'] });
-    await client.next((m) => m.type === 'segment' && m.stream === 'clip', 'a segment', 30_000);
+    await until(
+      () => client.data().some((m) => m.type === 'segment' && m.stream === 'clip'),
+      'a segment',
+      30_000,
+    );
     cli.signal('SIGTERM');
     expect(await client.closed()).toBe(1001);
     expect(await cli.exited).toBe(0);
