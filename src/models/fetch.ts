@@ -196,7 +196,9 @@ export function exportUrl(entry: KnownExport, base = DEFAULT_HUB): string {
 export async function fetchModel(name: string, opts: FetchOptions): Promise<FetchResult> {
   const entry = findExport(name, opts.catalog);
   const url = exportUrl(entry, opts.mirror);
-  await mkdir(opts.dir, { recursive: true });
+  await mkdir(opts.dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new FetchError(`cannot create the model directory ${opts.dir} (${err.code ?? err.message})`);
+  });
   const release = await lock(join(opts.dir, `${entry.name}.download.lock`), entry.name);
   try {
     return await fetchLocked(entry, url, opts);
@@ -215,7 +217,8 @@ async function lock(path: string, name: string): Promise<() => Promise<void>> {
       await writeFile(path, String(process.pid), { flag: 'wx' });
       return () => rm(path, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new FetchError(`cannot write in ${path} (${code ?? err}): check the --dir permissions`);
       const pid = Number(await readFile(path, 'utf8').catch(() => ''));
       if (Number.isInteger(pid) && pid > 0 && isRunning(pid))
         throw new FetchError(

@@ -127,6 +127,10 @@ describe('fetchModel', () => {
     await expect(fetchModel('clip-huge', { dir })).rejects.toThrow(
       /unknown model 'clip-huge'; known exports: clip-vit-b32-vision, clip-vit-b32-vision-q8, clap-htsat-unfused-audio/,
     );
+    await writeFile(join(dir, 'a-file'), '');
+    await expect(fetchModel('clip-vit-b32-vision', { dir: join(dir, 'a-file'), mirror: hub.url })).rejects.toThrow(
+      /cannot create the model directory .*a-file \((EEXIST|ENOTDIR)\)/,
+    );
     await expect(fetchModel('clip-vit-b32-vision', { dir, mirror: 'ftp://x' })).rejects.toThrow(
       /--mirror must be an http\(s\) URL/,
     );
