@@ -262,5 +262,10 @@ describe('options', () => {
     expect(() => synthClip({ seed: 1, duration: 3 }, 0).segment(3)).toThrow(
       /has seconds 0\.\.2, asked for 3/,
     );
+    for (const index of [-1, 2.5, 2 ** 32]) {
+      expect(() => synthClip({ seed: 1 }, index)).toThrow(
+        /clip index must be an integer in \[0, 4294967295\]/,
+      );
+    }
   });
 });

@@ -81,5 +81,6 @@ describe('synthSource', () => {
     expect(() => synthSource({ seed: 1, clips: 1.5 })).toThrow(/clips must be a non-negative integer/);
     expect(() => synthSource({ seed: -3 })).toThrow(/'seed' must be an integer/);
     expect(() => synthSource({ seed: 1, maxPending: 0 })).toThrow(/maxPending must be a positive integer/);
+    expect(() => synthSource({ seed: 1, firstClip: -2 })).toThrow(/firstClip must be a non-negative integer/);
   });
 });

@@ -124,6 +124,10 @@ export class SynthClip {
     readonly options: ResolvedOptions,
     readonly index: number,
   ) {
+    // The index is mixed into 32-bit seeds: beyond 2^32 - 1 clips would repeat earlier ones.
+    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) {
+      throw new RangeError(`SynthAV clip index must be an integer in [0, 4294967295], got ${index}`);
+    }
     const idRng = streamRng(options, index, 'id');
     this.id = Array.from({ length: 11 }, () => idRng.pick([...ID_ALPHABET])).join('');
     this.name = `${this.id}_0_${options.duration}`;

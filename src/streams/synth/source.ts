@@ -31,10 +31,14 @@ export function synthSource(options: SynthSourceOptions): Observable<Segment> {
   if (!Number.isInteger(maxPending) || maxPending < 1) {
     throw new RangeError(`synthSource: maxPending must be a positive integer, got ${maxPending}`);
   }
+  const firstClip = options.firstClip ?? 0;
+  if (!Number.isInteger(firstClip) || firstClip < 0) {
+    throw new RangeError(`synthSource: firstClip must be a non-negative integer, got ${firstClip}`);
+  }
   resolveOptions(options); // fail at the call, not at subscription
   return new Observable<Segment>((subscriber) => {
     const started = Date.now();
-    const clips = synthClips(options, count, options.firstClip ?? 0);
+    const clips = synthClips(options, count, firstClip);
     let clip = clips.next();
     let k = 0;
     let index = 0;
