@@ -210,6 +210,10 @@ export async function fileVideos(inputs: readonly string[]): Promise<VideoJob[]>
     throw new ExtractError('no input given: pass --input with a folder or video files');
   const files: string[] = [];
   for (const input of inputs) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input))
+      throw new ExtractError(
+        `input '${input}' is a URL; extract reads files and folders (a live source has no end: use avvp serve)`,
+      );
     const info = await stat(input).catch(() => null);
     if (!info) throw new ExtractError(`input '${input}' does not exist (check the path)`);
     if (info.isDirectory()) {

@@ -264,7 +264,7 @@ describe('inputs and encoders', () => {
     expect(videoKey('short.mkv')).toBe('short');
   });
 
-  it('rejects a missing path, a folder without videos and two inputs with one id', async () => {
+  it('rejects a missing path, a URL, a folder without videos and two inputs with one id', async () => {
     await expect(fileVideos([path.join(tmp.dir, 'nowhere')])).rejects.toThrow(
       /input '.*nowhere' does not exist/,
     );
@@ -273,6 +273,7 @@ describe('inputs and encoders', () => {
     await writeFile(path.join(empty, 'readme.txt'), 'x');
     await expect(fileVideos([empty])).rejects.toThrow(/holds no video files/);
     await expect(fileVideos([])).rejects.toThrow(/no input given/);
+    await expect(fileVideos(['rtsp://127.0.0.1:8554/cam'])).rejects.toThrow(/is a URL; extract reads files/);
     const copy = path.join(empty, `${SHORT.slice(0, 11)}_other.mp4`);
     await copyFile(path.join(media, `${SHORT}.mp4`), copy);
     await expect(fileVideos([media, copy])).rejects.toThrow(/have the same video id 'vidAAAAAAAA'/);
