@@ -166,6 +166,7 @@ describe('avvp grasp', () => {
     [['--data', 'x.csv', '--out', 'y.csv', '--restarts', 'many'], /--restarts must be a number/],
     [['--data', 'x.csv', '--out', 'y.csv', '--tier', 'grasp9'], /--tier must be grasp0, grasp1 or grasp2/],
     [['--data', 'x.csv', '--out', 'y.csv', '--tier', 'toString'], /--tier must be grasp0, grasp1 or grasp2/],
+    [['--data', 'x.csv', '--out', 'y.csv', '--seed', '4294967296'], /--seed must be <= 4294967295/],
     [['--data', 'x.csv', '--out', 'y.csv', '--frobnicate'], /Unknown option '--frobnicate'/],
   ];
   it(

@@ -24,7 +24,7 @@ Options:
                     discount c = 2L)
   --depth D         longest tuck sequence explored through ties, 1-20 (default 3)
   --restarts R      random starting orders, best score kept, 1-1000 (default 3)
-  --seed S          integer seed (default 0)
+  --seed S          integer seed, 0..4294967295 (default 0)
   --tier T          grasp0 | grasp1 | grasp2 (default grasp2: uncovered and non-singular
                     first tucks allowed)
 `;
@@ -61,7 +61,7 @@ const command: Command = {
       lambda: numberFlag('lambda', values.lambda, 1, { min: 0 }),
       depth: numberFlag('depth', values.depth, 3, { integer: true, min: 1, max: 20 }),
       restarts: numberFlag('restarts', values.restarts, 3, { integer: true, min: 1, max: 1000 }),
-      seed: numberFlag('seed', values.seed, 0, { integer: true }),
+      seed: numberFlag('seed', values.seed, 0, { integer: true, min: 0, max: 0xffffffff }),
       ...GRASP_TIERS[tier as keyof typeof GRASP_TIERS],
     };
 
