@@ -115,6 +115,9 @@ describe('avvp models', () => {
     expect(listed.stdout).toMatch(
       /^clap-htsat-unfused-audio +audio-encoder +clap-htsat-unfused-audio\.onnx +sha256-mismatch /m,
     );
+    expect(listed.stdout).toMatch(
+      /^head link-clip-clap: audio from clap-htsat-unfused-audio, visual from clip-vit-b32-vision$/m,
+    );
     expect(listed.stderr).toMatch(/^problem: .*typo\.json: field "version" is missing$/m);
     expect(listed.stderr).toMatch(
       /^problem: .*clap-htsat-unfused-audio\.onnx does not match .*: sha256 is [0-9a-f]{64}, the manifest says/m,

@@ -13,7 +13,8 @@ const usage = `Usage: avvp models list [--dir DIR] [--json] [--validate]
        avvp models adapt <name> [--dir DIR] [--frames F]
 
 list    Every model manifest (*.json) in DIR (default models/): name, kind, file, whether the
-        file matches the manifest's sha256, and its inputs -> outputs. Then every problem
+        file matches the manifest's sha256, and its inputs -> outputs; for each head, the
+        encoders that feed it. Then every problem
         (invalid manifests, missing or changed files, heads with no compatible encoder) on
         stderr. Exit status 0 when there is none, 1 otherwise.
   --json      print a JSON array of {"name","kind","file","ok"} instead ("problem" is added
@@ -102,6 +103,12 @@ async function list(argv: string[]): Promise<number> {
     ]);
     if (table.length > 0)
       process.stdout.write(formatTable([['NAME', 'KIND', 'FILE', 'STATUS', 'I/O'], ...table]));
+    for (const p of directory.pairings) {
+      const fed = [p.audio && `audio from ${p.audio}`, p.visual && `visual from ${p.visual}`].filter(Boolean);
+      process.stdout.write(
+        `head ${p.head}: ${fed.length > 0 ? fed.join(', ') : 'needs no encoder features'}\n`,
+      );
+    }
   }
   for (const line of problems) process.stderr.write(`problem: ${line}\n`);
   return problems.length === 0 ? 0 : 1;
