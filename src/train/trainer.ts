@@ -289,7 +289,11 @@ export class Trainer {
 
   /** Trains until `opts.epochs` epochs are done; returns the history. */
   async fit(train: Dataset, opts: FitOptions): Promise<Record<string, number>[]> {
-    if (!(opts.batchSize >= 1)) throw new Error(`batchSize must be >= 1, got ${opts.batchSize}`);
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+      throw new Error(`batchSize must be an integer >= 1, got ${opts.batchSize}`);
+    // NaN would train nothing without a word; Infinity would never return.
+    if (!(Number.isInteger(opts.epochs) && opts.epochs >= 0))
+      throw new Error(`epochs must be an integer >= 0, got ${opts.epochs}`);
     if (train.size === 0) throw new Error('the training set is empty');
     if (opts.select && !opts.evaluate) throw new Error('select needs an evaluate hook');
     if (opts.checkpointDir) await mkdir(opts.checkpointDir, { recursive: true });

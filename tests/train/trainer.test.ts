@@ -238,8 +238,14 @@ describe('trainer', () => {
     );
     await expect(t.predict({})).rejects.toThrow(/predict: no input 'points'/);
     await expect(t.fit(data, { ...fitOpts, epochs: 1, batchSize: 0 })).rejects.toThrow(
-      /batchSize must be >= 1/,
+      /batchSize must be an integer >= 1, got 0/,
     );
+    await expect(t.fit(data, { ...fitOpts, epochs: 1, batchSize: 2.5 })).rejects.toThrow(
+      /batchSize must be an integer >= 1, got 2.5/,
+    );
+    for (const epochs of [Number.NaN, Infinity, -1]) {
+      await expect(t.fit(data, { ...fitOpts, epochs })).rejects.toThrow(/epochs must be an integer >= 0/);
+    }
     expect(() =>
       tensorDataset({ a: { dtype: 'float32', data: new Float32Array(5), sampleShape: [2] } }),
     ).toThrow(/5 values do not divide into samples of \[2\]/);
