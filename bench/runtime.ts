@@ -12,7 +12,7 @@
 // p50/p99 at 1 stream and at the maximum, RSS per stream (this process + its ffmpeg children, over
 // a server with no stream), and CPU seconds per media second of each side (stable under load, unlike
 // the counts). --repeats R repeats both searches and reports the medians.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
