@@ -1,7 +1,8 @@
 // `avvp probe` through the real CLI on generated media.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestMedia, tempDir } from '../helpers/media.js';
+import { makeTestMedia, pidExists, tempDir } from '../helpers/media.js';
 
 interface Run {
   code: number;
@@ -73,6 +74,35 @@ describe('avvp probe', () => {
     expect(lines[1]).toMatch(/^#1 \[1, 2\)/);
     expect(lines[2]).toBe('summary: 2 segments');
     expect(stdout).toMatch(/audio: none/);
+  });
+
+  it('Ctrl-C (SIGINT): stops the source, kills its ffmpeg, prints the summary and exits 0', async () => {
+    // An hour-long lavfi source, marked so that its ffmpeg can be found among all processes.
+    const marker = `d=3599.${process.pid}`;
+    const child = spawn(process.execPath, [
+      ...['--import', 'tsx', 'src/cli/main.ts', 'probe'],
+      `lavfi:testsrc2=s=64x48:${marker}[out0];sine=${marker}[out1]`,
+    ]);
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('#1 [1, 2)')) resolve();
+      }),
+    );
+    const ffmpegPids: number[] = [];
+    for (const entry of await readdir('/proc')) {
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (/^\d+$/.test(entry) && cmdline.includes(marker) && !cmdline.includes('src/cli/main.ts'))
+        ffmpegPids.push(Number(entry));
+    }
+    expect(ffmpegPids).toHaveLength(1);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/\nsummary: \d+ segments\n {2}format: lavfi\n/);
+    expect(stdout).toMatch(/reconnects: 0, dropped: 0\n$/);
+    expect(pidExists(ffmpegPids[0])).toBe(false);
   });
 
   it('bad source and bad flags: clear message and exit code', async () => {
