@@ -1,11 +1,13 @@
 // `avvp models fetch|list` run as real processes against a real local HTTP "hub".
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusedUrl, startFileServer, type FileServer } from '../models/fixtures/file-server.js';
 import { clapAudioLike, clipVisionLike } from '../models/fixtures/tiny-exports.js';
+import { tempDirs } from '../models/fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-cli-models-');
 
 function avvp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -27,7 +29,7 @@ beforeAll(async () => {
     '/Xenova/clip-vit-base-patch32/resolve/main/onnx/vision_model.onnx': { body: clip },
     '/Xenova/clap-htsat-unfused/resolve/main/onnx/audio_model.onnx': { body: Buffer.from(clapAudioLike()) },
   });
-  dir = await mkdtemp(join(tmpdir(), 'avvp-cli-models-'));
+  dir = await tmp();
 });
 afterAll(() => hub.close());
 

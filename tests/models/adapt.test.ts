@@ -2,8 +2,7 @@
 // them: the segment encoders it writes load in the registry, validate against their manifests,
 // and compute the pooled, L2-normalised embeddings of the export.
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,9 @@ import { listProblems, loadModelDir } from '../../src/models/registry.js';
 import { validateModelFile } from '../../src/models/validate.js';
 import { Rng } from '../../src/util/rng.js';
 import { clapAudioLike, clipVisionLike, clipVisionWithTokensLike } from './fixtures/tiny-exports.js';
+import { tempDirs } from './fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-adapt-');
 
 /** Installs `bytes` as catalog export `name` in `dir` (file + manifest). */
 async function install(dir: string, name: string, bytes: Uint8Array): Promise<void> {
@@ -41,7 +43,7 @@ async function run(file: string, feeds: Record<string, ort.Tensor>) {
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'avvp-adapt-'));
+  dir = await tmp();
   await install(dir, 'clip-vit-b32-vision', clipVisionLike());
   await install(dir, 'clap-htsat-unfused-audio', clapAudioLike());
 });
@@ -87,7 +89,7 @@ describe('adaptExport', () => {
   });
 
   it('makes the patch tokens a 7x7 visual map when the CLIP export provides them', async () => {
-    const own = await mkdtemp(join(tmpdir(), 'avvp-adapt-'));
+    const own = await tmp();
     await install(own, 'clip-vit-b32-vision', clipVisionWithTokensLike());
     const F = 2;
     const out = await adaptExport(own, 'clip-vit-b32-vision', { frames: F });
@@ -138,7 +140,7 @@ describe('adaptExport', () => {
   });
 
   it('refuses a changed file and a model that is not a known kind of export', async () => {
-    const other = await mkdtemp(join(tmpdir(), 'avvp-adapt-'));
+    const other = await tmp();
     await install(other, 'clip-vit-b32-vision', clipVisionLike());
     await writeFile(join(other, 'clip-vit-b32-vision.onnx'), clipVisionLike(7));
     await expect(adaptExport(other, 'clip-vit-b32-vision')).rejects.toThrow(/does not match clip-vit-b32-vision\.json/);

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DownloadError, downloadFile } from '../../src/models/download.js';
 import { refusedUrl, startFileServer, type FileServer } from './fixtures/file-server.js';
+import { tempDirs } from './fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-download-');
 
 const payload = randomBytes(200_000);
 const corrupted = Buffer.from(payload);
@@ -31,9 +33,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function tmp(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'avvp-download-'));
-}
 
 async function failure(promise: Promise<unknown>): Promise<DownloadError> {
   const err = await promise.then(

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DownloadError } from '../../src/models/download.js';
@@ -10,6 +9,9 @@ import { readManifest } from '../../src/models/manifest.js';
 import { listProblems, loadModelDir } from '../../src/models/registry.js';
 import { refusedUrl, startFileServer, type FileServer } from './fixtures/file-server.js';
 import { clapAudioLike, clipVisionLike } from './fixtures/tiny-exports.js';
+import { tempDirs } from './fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-fetch-');
 
 const clip = Buffer.from(clipVisionLike());
 const clap = Buffer.from(clapAudioLike());
@@ -32,9 +34,6 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-async function tmp(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'avvp-fetch-'));
-}
 
 describe('fetchModel', () => {
   it('downloads from a mirror, resumes a dropped connection, validates, and records the hash', async () => {

@@ -1,8 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatManifest, ManifestError, parseManifest, readManifest } from '../../src/models/manifest.js';
+import { tempDirs } from './fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-manifest-');
 
 const valid = {
   name: 'link-synthav',
@@ -74,7 +76,7 @@ describe('parseManifest', () => {
   });
 
   it('reads files and reports invalid JSON with the path', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-manifest-'));
+    const dir = await tmp();
     await writeFile(join(dir, 'good.json'), formatManifest(parseManifest(valid)));
     await writeFile(join(dir, 'bad.json'), '{"name": ');
     expect((await readManifest(join(dir, 'good.json'))).name).toBe('link-synthav');

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { checkCompatibility, listProblems, loadModelDir, ModelDirError } from '../../src/models/registry.js';
+import { tempDirs } from './fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-registry-');
 
 const io = {
   inputs: [{ name: 'x', dtype: 'float32' as const, shape: ['batch', 4] }],
@@ -31,7 +33,7 @@ const clap = manifest('clap-audio', 'audio-encoder', { features: { audio: 512 },
 
 describe('loadModelDir', () => {
   it('loads manifests, verifies hashes and pairs heads with encoders', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-registry-'));
+    const dir = await tmp();
     await put(dir, dspAudio);
     await put(dir, dspVisual);
     await put(dir, clap);
@@ -56,7 +58,7 @@ describe('loadModelDir', () => {
   });
 
   it('reports missing files, hash mismatches, invalid and duplicate manifests together', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-registry-'));
+    const dir = await tmp();
     await put(dir, dspAudio);
     await put(dir, clap, null);
     await put(dir, dspVisual);
@@ -80,7 +82,7 @@ describe('loadModelDir', () => {
   });
 
   it('skips hashing when asked, still noticing missing files', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-registry-'));
+    const dir = await tmp();
     await put(dir, dspAudio);
     await put(dir, clap, null);
     const loaded = await loadModelDir(dir, { checkHashes: false });
@@ -88,7 +90,7 @@ describe('loadModelDir', () => {
   });
 
   it('says clearly when the directory is absent, not a folder, or empty', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-registry-'));
+    const dir = await tmp();
     await expect(loadModelDir(join(dir, 'nope'))).rejects.toThrow(ModelDirError);
     await expect(loadModelDir(join(dir, 'nope'))).rejects.toThrow(/model directory '.*nope' does not exist/);
     await writeFile(join(dir, 'file'), '');

@@ -1,11 +1,13 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelManifest, TensorSpec } from '../../src/models/manifest.js';
 import { Graph } from '../../src/models/onnx/builder.js';
 import { ModelValidationError, validateModelFile } from '../../src/models/validate.js';
 import { clipVisionLike } from './fixtures/tiny-exports.js';
+import { tempDirs } from './fixtures/temp-dirs.js';
+
+const tmp = tempDirs('avvp-validate-');
 
 type Io = Pick<ModelManifest, 'inputs' | 'outputs'>;
 const clipIo: Io = {
@@ -16,7 +18,7 @@ const clipIo: Io = {
 let dir: string;
 let clip: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'avvp-validate-'));
+  dir = await tmp();
   clip = join(dir, 'clip.onnx');
   await writeFile(clip, clipVisionLike());
 });
