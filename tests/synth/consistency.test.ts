@@ -72,7 +72,7 @@ describe('SynthAV MP4 decoded with fromMedia matches the ground truth', () => {
           frame,
           seg.width,
           object && grow(object.box, 4),
-          spec.color,
+          displayed(spec.color),
           TOLERANCE,
           'outside',
         );
