@@ -1,9 +1,10 @@
 // `avvp extract` run as a real process: usage errors, bad inputs, a folder with a good and a broken
 // video, and a resumed run.
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import extract from '../../src/cli/commands/extract.js';
 import { parseNpy } from '../../src/util/npy.js';
 import { makeTestMedia, tempDir } from '../helpers/media.js';
 
@@ -32,6 +33,15 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.remove());
 
+/** Polls until `dir` holds a file (the run is under way) or the process is gone. */
+async function firstFile(dir: string, child: { exitCode: number | null }): Promise<void> {
+  while (child.exitCode === null) {
+    const names = await readdir(dir).catch(() => []);
+    if (names.some((n) => n.endsWith('.npy'))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('avvp extract', () => {
   it('prints its usage with --help', async () => {
     const r = await avvp(['--help']);
@@ -44,14 +54,8 @@ describe('avvp extract', () => {
     const out = ['--out', path.join(tmp.dir, 'unused')];
     const cases: [string[], RegExp][] = [
       [['--input', videos], /--out is required/],
-      [out, /--input or --synth is required/],
       [['--input', videos, '--synth', '2', ...out], /either --input or --synth, not both/],
-      [['--input', videos, '--segments', '0', ...out], /--segments must be >= 1, got 0/],
       [['--input', videos, '--jobs', 'many', ...out], /--jobs must be a number, got 'many'/],
-      [['--input', videos, '--split', 'val', ...out], /--split only applies to --synth/],
-      [['--synth', '2', ...out], /--synth needs --split train, val or test/],
-      [['--synth', '2', '--split', 'dev', ...out], /got 'dev'/],
-      [['--synth', '2', '--split', 'val', '--segments', '5', ...out], /--segments applies to --input only/],
       [['--input', videos, '--frobnicate', ...out], /Unknown option '--frobnicate'/],
     ];
     const results = await Promise.all(cases.map(([args]) => avvp(args)));
@@ -60,6 +64,22 @@ describe('avvp extract', () => {
       expect(r.stderr).toMatch(cases[i][1]);
       expect(r.stderr).toMatch(/Run 'avvp extract --help' for usage/);
     });
+    // the remaining flag rules in-process (same command object, no process start each)
+    const more: [string[], RegExp][] = [
+      [out, /--input or --synth is required/],
+      [['--input', videos, '--segments', '0', ...out], /--segments must be >= 1, got 0/],
+      [['--input', videos, '--split', 'val', ...out], /--split only applies to --synth/],
+      [['--synth', '2', ...out], /--synth needs --split train, val or test/],
+      [['--synth', '2', '--split', 'dev', ...out], /got 'dev'/],
+      [['--synth', '0', '--split', 'val', ...out], /--synth must be >= 1/],
+      [['--synth', '2', '--split', 'val', '--preset', 'extreme', ...out], /--preset must be one of/],
+      [['--synth', '2', '--split', 'val', '--segments', '5', ...out], /--segments applies to --input only/],
+    ];
+    for (const [args, message] of more) {
+      const failure = extract.run(args);
+      await expect(failure, args.join(' ')).rejects.toThrow(message);
+      await expect(failure).rejects.toMatchObject({ exitCode: 2 });
+    }
   });
 
   it('fails with exit code 1 on a missing input, a bad models folder or an --out that is a file', async () => {
@@ -93,5 +113,31 @@ describe('avvp extract', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^extracted 0, already complete 1, failed 0 of 1 videos/m);
     await writeFile(broken, 'not a video');
+  });
+
+  it('stops on SIGINT with whole files only and says how to resume', async () => {
+    const out = path.join(tmp.dir, 'interrupted');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'extract', '--synth', '40', '--split', 'train', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await firstFile(path.join(out, 'visual'), child);
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(stderr).toMatch(/interrupted; run the same command again to resume/);
+    const audio = (await readdir(path.join(out, 'audio'))).sort();
+    expect(audio.length).toBeGreaterThan(0);
+    expect(audio.length).toBeLessThan(40);
+    expect(audio.every((n) => /^[A-Za-z0-9_]{11}\.npy$/.test(n))).toBe(true); // no temp files
+    for (const name of audio)
+      expect(parseNpy(await readFile(path.join(out, 'audio', name))).shape).toEqual([10, 296]);
+    const manifest = JSON.parse(await readFile(path.join(out, 'extract.json'), 'utf8')) as {
+      videos: unknown[];
+    };
+    expect(manifest.videos.length).toBeGreaterThan(0);
   });
 });
