@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ManifestError, readManifest, type ModelKind, type ModelManifest } from './manifest.js';
 import { sha256File } from './sha256.js';
 
-/** 'invalid' is set by callers that also validated the file with onnxruntime (validate.ts). */
+/** 'invalid': loaded with `validate: true` and the file failed the onnxruntime check (validate.ts). */
 export type FileStatus = 'ok' | 'missing' | 'sha256-mismatch' | 'unreadable' | 'unchecked' | 'invalid';
 
 export interface ModelEntry {
@@ -52,9 +52,13 @@ export const HEAD_KINDS: readonly ModelKind[] = ['parser', 'localizer', 'embedde
 /**
  * Loads every `*.json` manifest directly inside `dir`. With `checkHashes` (default) each model
  * file is hashed and compared with its manifest; large files make this take about a second per
- * 300 MB.
+ * 300 MB. With `validate`, each file is also opened with onnxruntime and checked against its
+ * manifest's inputs and outputs.
  */
-export async function loadModelDir(dir: string, opts: { checkHashes?: boolean } = {}): Promise<ModelDirectory> {
+export async function loadModelDir(
+  dir: string,
+  opts: { checkHashes?: boolean; validate?: boolean } = {},
+): Promise<ModelDirectory> {
   const checkHashes = opts.checkHashes ?? true;
   let names: string[];
   try {
@@ -91,6 +95,7 @@ export async function loadModelDir(dir: string, opts: { checkHashes?: boolean } 
     }
   }
   models.sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
+  if (opts.validate) await validateFiles(models);
   const { pairings, problems } = checkCompatibility(
     models.map((m) => m.manifest),
     dir,
@@ -127,6 +132,24 @@ async function checkFile(
       return { ...entry, status: 'missing', problem: `${filePath} (named by ${manifestPath}) is missing` };
     }
     return { ...entry, status: 'unreadable', problem: `${filePath} cannot be read (${code ?? err})` };
+  }
+}
+
+/**
+ * Opens every intact file with onnxruntime and compares its I/O with the manifest (validate.ts);
+ * a mismatch or an unloadable file sets status 'invalid'. Imported on demand so that listing a
+ * directory without validation does not load onnxruntime.
+ */
+async function validateFiles(models: ModelEntry[]): Promise<void> {
+  const { validateModelFile } = await import('./validate.js');
+  for (const entry of models) {
+    if (entry.status !== 'ok' && entry.status !== 'unchecked') continue;
+    try {
+      await validateModelFile(entry.filePath, entry.manifest);
+    } catch (err) {
+      entry.status = 'invalid';
+      entry.problem = (err as Error).message.replace(/\n\s*/g, ' ');
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { checkCompatibility, listProblems, loadModelDir, ModelDirError } from '../../src/models/registry.js';
+import { clipVisionLike } from './fixtures/tiny-exports.js';
 import { tempDirs } from './fixtures/temp-dirs.js';
 
 const tmp = tempDirs('avvp-registry-');
@@ -98,6 +99,29 @@ describe('loadModelDir', () => {
     const empty = await loadModelDir(dir);
     expect(listProblems(empty)).toEqual([`${dir} has no model manifests (*.json): fetch one with 'avvp models fetch <name>'`]);
     await rm(dir, { recursive: true });
+  });
+});
+
+describe('loadModelDir with validate', () => {
+  it('marks files whose I/O does not match their manifest, or that onnxruntime cannot load', async () => {
+    const dir = await tmp();
+    const bytes = Buffer.from(clipVisionLike());
+    const clipIo = {
+      inputs: [{ name: 'pixel_values', dtype: 'float32' as const, shape: ['batch', 3, 224, 224] }],
+      outputs: [{ name: 'image_embeds', dtype: 'float32' as const, shape: ['batch', 512] }],
+    };
+    await put(dir, manifest('clip', 'visual-encoder', { ...clipIo, features: { visual: 512 } }), bytes);
+    await put(dir, manifest('wrong-io', 'visual-encoder', { features: { visual: 512 } }), bytes);
+    await put(dir, manifest('not-onnx', 'visual-encoder', { ...clipIo, features: { visual: 512 } }));
+    const loaded = await loadModelDir(dir, { validate: true });
+    expect(loaded.models.map((m) => [m.manifest.name, m.status])).toEqual([
+      ['clip', 'ok'],
+      ['not-onnx', 'invalid'],
+      ['wrong-io', 'invalid'],
+    ]);
+    const problems = listProblems(loaded).join('\n');
+    expect(problems).toMatch(/not-onnx\.onnx is not (a valid ONNX file|an ONNX model)/);
+    expect(problems).toMatch(/wrong-io\.onnx does not match its manifest: input 'x' is missing from the file/);
   });
 });
 

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { DownloadError } from '../../models/download.js';
 import { CATALOG, DEFAULT_HUB, FetchError, fetchModel } from '../../models/fetch.js';
 import { ManifestError, type TensorSpec } from '../../models/manifest.js';
-import { listProblems, loadModelDir, ModelDirError, type ModelEntry } from '../../models/registry.js';
+import { listProblems, loadModelDir, ModelDirError } from '../../models/registry.js';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
 
 const width = Math.max(...CATALOG.map((e) => e.name.length));
@@ -67,12 +67,11 @@ async function list(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}'`);
   let directory;
   try {
-    directory = await loadModelDir(values.dir);
+    directory = await loadModelDir(values.dir, { validate: values.validate });
   } catch (err) {
     if (err instanceof ModelDirError) throw new CliError(err.message, 1);
     throw err;
   }
-  if (values.validate) await validateAll(directory.models);
   const problems = listProblems(directory);
 
   if (values.json) {
@@ -112,20 +111,6 @@ async function list(argv: string[]): Promise<number> {
   }
   for (const line of problems) process.stderr.write(`problem: ${line}\n`);
   return problems.length === 0 ? 0 : 1;
-}
-
-/** Marks entries whose file fails onnxruntime validation (done only on request: it loads every model). */
-async function validateAll(entries: ModelEntry[]): Promise<void> {
-  const { validateModelFile } = await import('../../models/validate.js');
-  for (const entry of entries) {
-    if (entry.status !== 'ok') continue;
-    try {
-      await validateModelFile(entry.filePath, entry.manifest);
-    } catch (err) {
-      entry.status = 'invalid';
-      entry.problem = (err as Error).message.replace(/\n\s*/g, ' ');
-    }
-  }
 }
 
 async function fetch(argv: string[]): Promise<number> {
