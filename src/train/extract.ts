@@ -267,13 +267,27 @@ export interface SynthVideosOptions {
 /** SynthAV clips are made at their default length, LLP's ten seconds. */
 const SYNTH_SEGMENTS = LLP_SEGMENTS;
 
-/** SynthAV clips 0..clips-1 of a split, rendered in memory by synthSource (one source per clip). */
+/**
+ * SynthAV clips 0..clips-1 of a split, rendered in memory by synthSource (one source per clip).
+ * A clip's id is worked out when the run reaches it (drawing a scene takes about a millisecond).
+ */
 export function synthVideos(o: SynthVideosOptions): VideoJob[] {
   return Array.from({ length: o.clips }, (_, i) => {
-    const { id, name } = synthClip({ seed: o.seed, split: o.split, preset: o.preset }, i); // keep only the names
+    let names: { id: string; name: string } | undefined;
+    const clip = () => {
+      if (!names) {
+        const { id, name } = synthClip({ seed: o.seed, split: o.split, preset: o.preset }, i);
+        names = { id, name };
+      }
+      return names;
+    };
     return {
-      id,
-      source: name,
+      get id() {
+        return clip().id;
+      },
+      get source() {
+        return clip().name;
+      },
       open: (consumed, maxPending) =>
         synthSource({
           seed: o.seed,
@@ -281,7 +295,7 @@ export function synthVideos(o: SynthVideosOptions): VideoJob[] {
           preset: o.preset,
           clips: 1,
           firstClip: i,
-          stream: name,
+          stream: clip().name,
           consumed,
           maxPending,
         }),

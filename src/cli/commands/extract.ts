@@ -4,7 +4,6 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
-import { ModelDirError } from '../../models/registry.js';
 import { PRESETS, isPresetName } from '../../streams/synth/presets.js';
 import {
   ExtractError,
@@ -95,7 +94,7 @@ const command: Command = {
     const encoders = await openExtractEncoders(values.models ?? 'models', {
       workers: Math.min(jobs, availableParallelism()),
     }).catch((err: unknown) => {
-      if (err instanceof ExtractError || err instanceof ModelDirError) throw new CliError(err.message, 1);
+      if (err instanceof ExtractError) throw new CliError(err.message, 1);
       throw err;
     });
 
@@ -157,7 +156,7 @@ function synthOptions(values: {
   seed?: string;
   preset?: string;
 }): SynthVideosOptions {
-  const clips = numberFlag('synth', values.synth, 0, { integer: true, min: 1, max: 10_000_000 });
+  const clips = numberFlag('synth', values.synth, 0, { integer: true, min: 1, max: 1_000_000 });
   const split = values.split;
   if (split !== 'train' && split !== 'val' && split !== 'test')
     throw new CliError(
