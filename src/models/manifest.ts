@@ -293,7 +293,8 @@ class Checker {
   preprocessing(value: unknown, field: string): Record<string, unknown> {
     const obj = this.object(value, field);
     if (obj.sampleRate !== undefined) this.positiveInt(obj.sampleRate, join(field, 'sampleRate'));
-    if (obj.fps !== undefined) this.number(obj.fps, join(field, 'fps'), { min: Number.MIN_VALUE });
+    if (obj.fps !== undefined && this.number(obj.fps, join(field, 'fps')) <= 0)
+      this.fail(join(field, 'fps'), `must be > 0, got ${obj.fps}`);
     return obj;
   }
 

@@ -66,6 +66,7 @@ describe('parseManifest', () => {
     expect(errorFor((m) => (m.features = { audio: 12.5 }))).toMatch(/field "features.audio" must be an integer/);
     expect(errorFor((m) => (m.features = { visualMap: [7, 7] }))).toMatch(/field "features.visualMap" must be \[height/);
     expect(errorFor((m) => (m.preprocessing = { sampleRate: -1 }))).toMatch(/"preprocessing.sampleRate" must be >= 1/);
+    expect(errorFor((m) => (m.preprocessing = { fps: 0 }))).toMatch(/"preprocessing.fps" must be > 0, got 0/);
     expect(errorFor((m) => (m.provenance = { command: 'x' }))).toMatch(/field "provenance.source" is missing/);
     expect(errorFor((m) => (m.clases = []))).toMatch(/field "clases" is not a manifest field/);
     expect(errorFor((m) => (m.name = 'a/b'))).toMatch(/field "name" must use only letters/);
