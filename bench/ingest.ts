@@ -3,38 +3,18 @@
 // at 8 fps + mono 16 kHz float PCM; ffmpeg alone writes to /dev/null, fromMedia delivers
 // Segments to a subscriber. Reported: media seconds per wall second and per CPU second
 // (ffmpeg's CPU + this process's CPU for fromMedia), medians over interleaved runs, and the ratio.
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { lastValueFrom, count } from 'rxjs';
 import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
 import { fromMedia } from '../src/streams/fromMedia.js';
-import { median } from './stats.js';
+import { measure, median, type Sample } from './stats.js';
 
 const SECONDS = 60;
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-interface Sample {
-  wall: number;
-  cpu: number;
-}
-
-/** CPU seconds of this process plus its reaped children (Linux /proc/self/stat). */
-function cpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
-  return (utime + stime + cutime + cstime) / CLK_TCK;
-}
-
-async function measure(work: () => Promise<void>): Promise<Sample> {
-  const cpu0 = cpuSeconds();
-  const t0 = performance.now();
-  await work();
-  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0 };
-}
 
 async function makeInput(ffmpeg: FfmpegBinary): Promise<string> {
   const file = path.join(os.tmpdir(), `avvp-bench-ingest-720p30-${SECONDS}s.mp4`);
