@@ -1,6 +1,7 @@
 // `avvp serve` as a real process: flag and config errors name what is wrong; a running server
 // answers HTTP and WebSocket clients and stops gracefully on SIGTERM.
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +44,23 @@ describe('avvp serve: bad flags and configuration', () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/no parser head \(a manifest of kind "parser"\)/);
   });
+});
+
+describe('avvp serve: a port in use', () => {
+  it('is a clear error (exit 1), not a crash', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = await avvp(['serve', '--port', String(port), '--models', MODELS]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`avvp serve: port ${port} on 127.0.0.1 is already in use; choose another port`),
+      );
+    } finally {
+      busy.close();
+    }
+  }, 30_000);
 });
 
 describe('avvp serve: a running server', () => {

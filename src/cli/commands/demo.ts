@@ -113,7 +113,7 @@ async function serveClip(clip: DemoClip, port: number, models: string | undefine
   try {
     return await startServer({ ...options, port });
   } catch (err) {
-    if (port === 0 || !/already in use/.test((err as Error).message)) throw err;
+    if (port === 0 || ((err as Error).cause as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') throw err;
     process.stdout.write(`  (port ${port} is taken; using a free port)\n`);
     return startServer({ ...options, port: 0 });
   }

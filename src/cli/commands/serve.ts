@@ -10,6 +10,7 @@ import {
   readServeConfig,
   type PartialServeConfig,
 } from '../../runtime/config.js';
+import { PoolError } from '../../models/runtime/pool.js';
 import { RuntimeModelError } from '../../runtime/models.js';
 import { startServer, type RunningServer } from '../../runtime/server.js';
 
@@ -101,12 +102,18 @@ const command: Command = {
   },
 };
 
+/** The server could not listen (port in use, not permitted, address not here). */
+export function isListenError(err: unknown): boolean {
+  const code = ((err as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL';
+}
+
 /** Starting errors the user can fix (models, port) become CliErrors (exit 1). */
 export async function start(fn: () => Promise<RunningServer>): Promise<RunningServer> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof RuntimeModelError || /port|listen/.test((err as Error).message)) {
+    if (err instanceof RuntimeModelError || err instanceof PoolError || isListenError(err)) {
       throw new CliError((err as Error).message, 1);
     }
     throw err;
