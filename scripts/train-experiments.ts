@@ -158,6 +158,8 @@ const variants: Variant[] = [
   { name: 'han', kind: 'han', off: [] },
   { name: 'link', kind: 'link', off: [] },
   ...LINK_MODULES.map((m): Variant => ({ name: `link-no-${m}`, kind: 'link', off: [m] })),
+  // diagnostics: the backbone with one LINK module only
+  ...LINK_MODULES.map((m): Variant => ({ name: `han+${m}`, kind: 'link', off: LINK_MODULES.filter((x) => x !== m) })),
 ];
 const chosen = values.only ? variants.filter((v) => values.only!.split(',').includes(v.name)) : variants;
 
