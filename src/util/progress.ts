@@ -21,6 +21,8 @@ export class Progress {
   private readonly stream: NodeJS.WriteStream;
   private readonly plain: boolean;
   private finished = false;
+  /** Count and status at the last printed line, so finish() does not repeat it in plain mode. */
+  private drawn: { done: number; extra: string } | null = null;
 
   constructor(private readonly opts: ProgressOptions) {
     this.stream = opts.stream ?? process.stderr;
@@ -47,6 +49,8 @@ export class Progress {
     if (this.finished) return;
     this.finished = true;
     if (extra !== undefined) this.extra = extra;
+    const unchanged = this.drawn?.done === this.done && this.drawn.extra === this.extra;
+    if (this.plain && unchanged) return;
     this.draw(true);
   }
 
@@ -70,6 +74,7 @@ export class Progress {
   }
 
   private draw(final: boolean): void {
+    this.drawn = { done: this.done, extra: this.extra };
     const text = this.line();
     if (this.plain) this.stream.write(text + '\n');
     else this.stream.write(`\r\x1b[2K${text}${final ? '\n' : ''}`);

@@ -23,6 +23,15 @@ describe('Progress', () => {
     expect(text()).not.toContain('\r');
   });
 
+  it('does not repeat the last plain line on finish()', async () => {
+    const { out, text } = capture();
+    const p = new Progress({ label: 'fetch', total: 2, stream: out, logEveryMs: 0 });
+    p.tick(2);
+    p.finish();
+    await new Promise((r) => setImmediate(r));
+    expect(text().trim().split('\n')).toHaveLength(1);
+  });
+
   it('formats bytes and durations', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(3 * 1024 * 1024)).toBe('3.0 MiB');
