@@ -101,6 +101,17 @@ describe.skipIf(skipRtsp())('runtime end to end over RTSP', () => {
     second.close();
   }, 30_000);
 
+  it('answers malformed client messages with an error and keeps serving', async () => {
+    const peer = await TestClient.connect(server.urls.events);
+    peer.send('{not json');
+    const error = await peer.next((m) => m.type === 'error', 'an error message');
+    expect(error.type === 'error' && error.code).toBe('invalid-json');
+    peer.send({ op: 'subscribe', types: ['segment'] });
+    await peer.next((m) => m.type === 'subscribed', 'subscribed');
+    await receivedAfter(peer, 0, (m) => m.type === 'segment', 'a segment after the bad message');
+    peer.close();
+  }, 30_000);
+
   it('reports a source that dies with status messages, reconnects and recovers; metrics follow', async () => {
     const before = await metrics(server);
     await until(() => server.runtime.list()[0]?.status?.state === 'up', 'cam1 up', 15_000);
