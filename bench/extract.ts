@@ -5,39 +5,20 @@
 // .npy files written), then a resumed run over the finished folder. Media seconds per wall
 // second and per CPU second (this process, its worker threads and reaped ffmpeg children),
 // medians of interleaved runs. Usage: npm run bench:extract [-- --runs=N]
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
 import { extractFeatures, fileVideos, openExtractEncoders } from '../src/train/extract.js';
+import { measure, median, type Sample } from './stats.js';
 
 const VIDEOS = 6;
 const SECONDS = 10;
 const JOBS = 2;
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const dir = path.join(os.tmpdir(), 'avvp-bench-extract');
-
-interface Sample {
-  wall: number;
-  cpu: number;
-}
-
-/** CPU seconds of this process (all threads) plus its reaped children (Linux /proc/self/stat). */
-function cpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
-  return (utime + stime + cutime + cstime) / CLK_TCK;
-}
-
-async function measure(work: () => Promise<unknown>): Promise<Sample> {
-  const cpu0 = cpuSeconds();
-  const t0 = performance.now();
-  await work();
-  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0 };
-}
 
 const run = (ffmpeg: FfmpegBinary, args: string[]) =>
   new Promise<void>((resolve, reject) =>
@@ -86,11 +67,6 @@ async function decodeAll(ffmpeg: FfmpegBinary, files: string[]): Promise<void> {
     }),
   );
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   const ffmpeg = await locateFfmpeg();
