@@ -16,6 +16,8 @@ export interface DemoClipOptions {
   preset: PresetName;
   /** Cache folder (default $XDG_CACHE_HOME/avvp or ~/.cache/avvp; the temp dir as a fallback). */
   cacheDir?: string;
+  /** Called before the MP4 is rendered (it is not cached yet; takes a few seconds). */
+  onGenerate?: (file: string) => void;
 }
 
 export interface DemoClip {
@@ -40,6 +42,7 @@ export async function demoClip(o: DemoClipOptions): Promise<DemoClip> {
   const file = join(dir, `demo-${o.preset}-${o.seed}-${o.index}.mp4`);
   const cached = (await stat(file).catch(() => null))?.isFile() ?? false;
   if (!cached) {
+    o.onGenerate?.(file);
     // Written under a temporary name first, so an interrupted run never leaves a broken cache entry.
     const partial = `${file}.${process.pid}.part.mp4`;
     await writeMp4(clip, partial);

@@ -63,7 +63,12 @@ const command: Command = {
 
     const out = (line = '') => process.stdout.write(line + '\n');
     out('avvp demo: real-time audio-visual parsing of a looping SynthAV clip');
-    const clip = await demoClip({ seed, index, preset }).catch((err: Error) => {
+    const clip = await demoClip({
+      seed,
+      index,
+      preset,
+      onGenerate: (file) => out(`  making the demo clip ${file} (once; a few seconds) ...`),
+    }).catch((err: Error) => {
       throw new CliError(`cannot make the demo clip: ${err.message}`, 1);
     });
     const server = await start(() => serveClip(clip, port, values.models));
