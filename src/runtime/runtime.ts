@@ -82,20 +82,6 @@ export class Runtime implements StreamController, Readiness {
     if (this.closed) throw new StreamControllerError('conflict', 'the runtime is shutting down');
     if (this.streamsByName.has(name))
       throw new StreamControllerError('conflict', `a stream named ${name} already exists`);
-    const { ingest } = this.o.inference.models;
-    let segments;
-    try {
-      segments = fromMedia(source, {
-        ...this.o.media,
-        stream: name,
-        ...ingest,
-        // A file is served like a camera: one segment per second.
-        realtime: true,
-        onStatus: (status) => this.onStatus(stream, status),
-      });
-    } catch (err) {
-      throw new StreamControllerError('invalid', (err as Error).message);
-    }
     const stream: RunningStream = {
       name,
       source,
@@ -104,6 +90,19 @@ export class Runtime implements StreamController, Readiness {
       overloadDrops: 0,
       subscription: null!,
     };
+    let segments;
+    try {
+      segments = fromMedia(source, {
+        ...this.o.media,
+        stream: name,
+        ...this.o.inference.models.ingest,
+        // A file is served like a camera: one segment per second.
+        realtime: true,
+        onStatus: (status) => this.onStatus(stream, status),
+      });
+    } catch (err) {
+      throw new StreamControllerError('invalid', (err as Error).message);
+    }
     this.streamsByName.set(name, stream);
     this.o.metrics.addStream(name);
     const counted = segments.pipe(
@@ -149,6 +148,15 @@ export class Runtime implements StreamController, Readiness {
   }
 
   private deliver(out: PipelineOutput): void {
+    try {
+      this.publish(out);
+    } catch (err) {
+      // A message the sink refuses (too large) is lost, not the stream.
+      this.o.log?.(`cannot publish a ${out.kind} message: ${(err as Error).message}`);
+    }
+  }
+
+  private publish(out: PipelineOutput): void {
     if (out.kind === 'segment') {
       this.o.metrics.segmentParsed(out.prediction.stream);
       this.o.publish(segmentMessage(out.prediction));
