@@ -1,29 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
+import { runAvvp } from '../helpers/cli.js';
 import { cpdagOf, parentsOf } from '../../src/train/causal/cpdag.js';
 import { grasp } from '../../src/train/causal/grasp.js';
 import { randomLinearSem, sampleLinearSem } from '../../src/train/causal/simulate.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function avvp(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'grasp', ...args],
-      { timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const avvp = (...args: string[]) => runAvvp(['grasp', ...args]);
 
 function readMatrix(text: string): number[][] {
   return text

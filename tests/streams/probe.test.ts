@@ -1,24 +1,11 @@
 // `avvp probe` through the real CLI on generated media.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAvvp } from '../helpers/cli.js';
 import { makeTestMedia, pidExists, tempDir } from '../helpers/media.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function avvp(...args: string[]): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'probe', ...args],
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
+const avvp = (...args: string[]) => runAvvp(['probe', ...args]);
 
 const tmp = tempDir();
 let clip = '';

@@ -1,8 +1,8 @@
 // Real RTSP (GStreamer server on 127.0.0.1): live pattern and a file, in real time.
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateFfmpeg } from '../../src/streams/ffmpeg/locate.js';
+import { runAvvp } from '../helpers/cli.js';
 import { childPids, makeTestMedia, meanRgb, rms, tempDir } from '../helpers/media.js';
 import { skipRtsp, startRtspServer, type RtspServer } from '../helpers/rtsp.js';
 import { eventually, Recorder } from './recorder.js';
@@ -99,13 +99,7 @@ describe.skipIf(skipRtsp())('RTSP: live pattern and file', () => {
   );
 
   it('avvp probe on a camera URL: per-second lines, then codecs and sizes', async () => {
-    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'probe', server.url('/pattern'), '--seconds', '2', '--json'],
-        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const run = await runAvvp(['probe', server.url('/pattern'), '--seconds', '2', '--json']);
     expect(run.code).toBe(0);
     const lines = run.stdout
       .trim()

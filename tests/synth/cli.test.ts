@@ -1,30 +1,12 @@
 // `avvp synth` through the real CLI: outputs, byte-identical reruns (MP4 included), progress, and
 // every bad flag answered with a message that names it.
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAvvp } from '../helpers/cli.js';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function avvp(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'synth', ...args],
-      { cwd: path.resolve(import.meta.dirname, '../..'), timeout: 60_000, env },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const avvp = (args: string[], env?: NodeJS.ProcessEnv) => runAvvp(['synth', ...args], { env });
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
