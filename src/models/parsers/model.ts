@@ -36,6 +36,7 @@ export const PARSER_IO = {
 interface Internals {
   audioLogits: Tensor;
   visualLogits: Tensor;
+  /** Segment features entering the backbone (after TSAM, interaction and PLSIM). */
   audio: Tensor;
   visual: Tensor;
   firstPass?: { audio: Tensor; visual: Tensor };
@@ -69,13 +70,17 @@ function forward(g: Graph, c: ParserConfig): Record<string, Tensor> {
     v = plsim(g, v, labels(firstPass.visual), { name: 'plsim.visual', embedding: c.classEmbedding });
     a = fa;
   }
+  // S-LOSS shapes the features the LINK modules hand to the backbone, not the final ones: on
+  // the final features it fights the segment classifier that both modalities share (measured in
+  // docs/models/link.md).
+  const fused = { audio: a, visual: v };
   for (let i = 0; i < c.layers; i++) {
     const opts = { name: `layers.${i}`, heads: c.heads, ffn: c.ffn, dropout: c.dropout };
     a = hybridLayer(g, a, v, opts);
     v = hybridLayer(g, v, a, opts);
   }
   const heads = mmilHeads(g, a, v, c.classes);
-  internals.set(g, { audioLogits: heads.audioLogits, visualLogits: heads.visualLogits, audio: a, visual: v, firstPass });
+  internals.set(g, { audioLogits: heads.audioLogits, visualLogits: heads.visualLogits, ...fused, firstPass });
   return { [PARSER_IO.video]: heads.video, [PARSER_IO.audioProb]: heads.audioProb, [PARSER_IO.visualProb]: heads.visualProb };
 }
 
