@@ -145,6 +145,8 @@ describe('grasp result', () => {
     expect(() => grasp(data, { depth: 0 })).toThrow(/depth must be an integer >= 1/);
     expect(() => grasp(data, { restarts: 1.5 })).toThrow(/restarts/);
     expect(() => grasp(data, { tolerance: -1 })).toThrow(/tolerance/);
+    expect(() => grasp(data, { seed: -1 })).toThrow(/seed must be an integer in \[0, 4294967295\]/);
+    expect(() => grasp(data, { seed: 2 ** 32 })).toThrow(/seed must be an integer/);
     expect(() => grasp(data, { names: ['a'] })).toThrow(/1 names for 10 variables/);
     expect(() =>
       grasp([

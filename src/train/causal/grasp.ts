@@ -114,7 +114,11 @@ export function grasp(input: GraspInput, options: GraspOptions = {}): GraspResul
     const trees = Array.from({ length: covariance.p }, (_, v) => new GrowShrinkTree(v, score));
     choose = (v, allowed) => trees[v].trace(allowed);
   }
-  const rng = new Rng(options.seed ?? 0);
+  const seed = options.seed ?? 0;
+  // Rng keeps 32 bits of a seed: larger or fractional seeds would silently repeat others.
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new RangeError(`seed must be an integer in [0, 4294967295], got ${seed}`);
+  const rng = new Rng(seed);
   let best: { state: OrderState; score: number } | null = null;
   const restartScores: number[] = [];
   for (let r = 0; r < restarts; r++) {
