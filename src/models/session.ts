@@ -51,7 +51,9 @@ export function checkModelBytes(bytes: Uint8Array, label: string): void {
   const ir = fields.find((f) => f.field === 1 && f.wire === Wire.Varint);
   const graph = fields.find((f) => f.field === 7 && f.wire === Wire.Bytes);
   if (!ir || !graph) {
-    throw new ModelFileError(`${label} is not an ONNX model (no ${ir ? 'graph' : 'ir_version'}); check the file path`);
+    throw new ModelFileError(
+      `${label} is not an ONNX model (no ${ir ? 'graph' : 'ir_version'}); check the file path`,
+    );
   }
 }
 
@@ -60,14 +62,19 @@ async function load(source: string): Promise<Uint8Array> {
   try {
     info = await stat(source);
   } catch {
-    throw new ModelFileError(`model file ${source} does not exist; check the path or run the command that creates it`);
+    throw new ModelFileError(
+      `model file ${source} does not exist; check the path or run the command that creates it`,
+    );
   }
   if (!info.isFile()) throw new ModelFileError(`model path ${source} is not a file`);
   return new Uint8Array(await readFile(source));
 }
 
 /** Opens a session from a file path or ONNX bytes, trying providers in order. */
-export async function openSession(source: string | Uint8Array, opts: OpenOptions = {}): Promise<OpenedSession> {
+export async function openSession(
+  source: string | Uint8Array,
+  opts: OpenOptions = {},
+): Promise<OpenedSession> {
   const label = typeof source === 'string' ? `model file ${source}` : 'model bytes';
   const bytes = typeof source === 'string' ? await load(source) : source;
   checkModelBytes(bytes, label);
@@ -79,7 +86,9 @@ export async function openSession(source: string | Uint8Array, opts: OpenOptions
     const next = providers[providers.indexOf(provider) + 1];
     if (provider === 'cuda' && next && cudaLibraryMissing()) {
       // Skip the attempt (and onnxruntime's own error print) when the libraries are not installed.
-      log(`onnxruntime: cuda provider libraries are not installed (see docs/gpu.md); falling back to ${next}`);
+      log(
+        `onnxruntime: cuda provider libraries are not installed (see docs/gpu.md); falling back to ${next}`,
+      );
       continue;
     }
     const options: ort.InferenceSession.SessionOptions = {
@@ -96,7 +105,8 @@ export async function openSession(source: string | Uint8Array, opts: OpenOptions
       return { session, provider };
     } catch (e) {
       lastError = e;
-      if (next) log(`onnxruntime: ${provider} provider unavailable (${firstLine(e)}); falling back to ${next}`);
+      if (next)
+        log(`onnxruntime: ${provider} provider unavailable (${firstLine(e)}); falling back to ${next}`);
     }
   }
   throw new ModelFileError(`onnxruntime could not load ${label}: ${firstLine(lastError)}`);
@@ -109,7 +119,15 @@ export async function openSession(source: string | Uint8Array, opts: OpenOptions
 export function cudaLibraryMissing(): boolean {
   if (process.platform !== 'linux') return false;
   const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const lib = join(dirname(entry), '..', 'bin', 'napi-v6', 'linux', process.arch, 'libonnxruntime_providers_cuda.so');
+  const lib = join(
+    dirname(entry),
+    '..',
+    'bin',
+    'napi-v6',
+    'linux',
+    process.arch,
+    'libonnxruntime_providers_cuda.so',
+  );
   return !existsSync(lib);
 }
 

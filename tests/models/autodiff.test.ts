@@ -46,14 +46,20 @@ const cases: Case[] = [
   ['Slice', (g) => g.slice(p(g, 'a', [4, 5]), [1, 1], [3, -1], [0, 1])],
   ['Pad', (g) => g.pad(p(g, 'a', [2, 2]), [1, 0, 0, 2])],
   ['Gather axis 1', (g) => g.gather(p(g, 'a', [2, 4, 3]), g.constant([3, 0, 3], [3], 'int64'), 1)],
-  ['Gather last axis, 2-D ids', (g) => g.gather(p(g, 'a', [2, 5]), g.constant([4, 1, 1, 0], [2, 2], 'int64'), -1)],
+  [
+    'Gather last axis, 2-D ids',
+    (g) => g.gather(p(g, 'a', [2, 5]), g.constant([4, 1, 1, 0], [2, 2], 'int64'), -1),
+  ],
   ['Gather (embedding)', (g) => g.gather(p(g, 'table', [5, 3]), g.constant([0, 3, 3, 1], [2, 2], 'int64'))],
   ['ReduceSum', (g) => g.reduceSum(p(g, 'a', [2, 3, 2]), [0, 2])],
   ['ReduceSum keepdims', (g) => g.reduceSum(p(g, 'a', [2, 3]), [1], true)],
   ['ReduceMean', (g) => g.reduceMean(p(g, 'a', [3, 4]), [1])],
   ['ReduceMax (max-pool)', (g) => g.reduceMax(p(g, 'a', [3, 4]), [0])],
   ['ReduceMin', (g) => g.reduceMin(p(g, 'a', [3, 4]), [1])],
-  ['ReduceMax with ties', (g) => g.reduceMax(g.add(p(g, 'a', [2, 1]), g.constant([0, 0, 0, 0, 0, 0], [2, 3])), [1])],
+  [
+    'ReduceMax with ties',
+    (g) => g.reduceMax(g.add(p(g, 'a', [2, 1]), g.constant([0, 0, 0, 0, 0, 0], [2, 3])), [1]),
+  ],
   ['ReduceMax keepdims', (g) => g.reduceMax(p(g, 'a', [2, 5]), [1], true)],
 ];
 

@@ -54,7 +54,7 @@ export async function gradCheck(
   const { session } = await openSession(g.toBytes({ paramsAsInputs: true }), { providers: ['cpu'] });
   const values = params.map((p) => {
     const data = p.data as Float64Array;
-    return float === "float64" ? Float64Array.from(data) : Float32Array.from(data);
+    return float === 'float64' ? Float64Array.from(data) : Float32Array.from(data);
   });
   const feeds = (): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = { ...opts.feeds };
@@ -64,7 +64,14 @@ export async function gradCheck(
   for (const n of g.noise) {
     const shape = n.shape as number[];
     const count = shape.reduce((a, b) => a * b, 1);
-    opts.feeds = { ...opts.feeds, [n.name]: ortTensor(float, Float64Array.from({ length: count }, () => rng.next()), shape) };
+    opts.feeds = {
+      ...opts.feeds,
+      [n.name]: ortTensor(
+        float,
+        Float64Array.from({ length: count }, () => rng.next()),
+        shape,
+      ),
+    };
   }
   const analytic = await session.run(feeds());
   const lossAt = async () => (await session.run(feeds(), ['loss'])).loss.data[0] as number;
@@ -72,7 +79,9 @@ export async function gradCheck(
   let checked = 0;
   const h = float === 'float64' ? 1e-6 : 1e-2;
   for (let p = 0; p < params.length; p++) {
-    const grad = grads[p] ? Array.from(analytic[`grad${p}`].data as Float64Array) : new Array<number>(values[p].length).fill(0);
+    const grad = grads[p]
+      ? Array.from(analytic[`grad${p}`].data as Float64Array)
+      : new Array<number>(values[p].length).fill(0);
     const indices = Array.from({ length: values[p].length }, (_, i) => i);
     rng.shuffle(indices);
     for (const i of indices.slice(0, opts.maxPerParam ?? 24)) {

@@ -26,7 +26,12 @@ const randn = (n: number) => Float64Array.from({ length: n }, () => rng.normal()
 describe('layers: gradients match finite differences (float64)', () => {
   it('linear + layerNorm + gelu', async () => {
     const r = await gradCheck((g) =>
-      gelu(g, layerNorm(g, linear(g, g.param('x', [2, 3, 4], { normal: 1 }), 5, { name: 'proj' }), { name: 'norm' })),
+      gelu(
+        g,
+        layerNorm(g, linear(g, g.param('x', [2, 3, 4], { normal: 1 }), 5, { name: 'proj' }), {
+          name: 'norm',
+        }),
+      ),
     );
     expect(r.unused).toEqual([]);
     expect(r.worst).toBeLessThan(TOL);
@@ -94,7 +99,10 @@ describe('layers: forward behaviour', () => {
     const x = g.input('x', 'float64', ['batch', 3, 4]);
     const valid = g.input('valid', 'bool', ['batch', 3]);
     g.output(layerNorm(g, x, { name: 'norm' }), 'normed');
-    g.output(multiHeadAttention(g, x, x, { name: 'attn', heads: 2, mask: keyPaddingMask(g, valid) }), 'attended');
+    g.output(
+      multiHeadAttention(g, x, x, { name: 'attn', heads: 2, mask: keyPaddingMask(g, valid) }),
+      'attended',
+    );
     const { session } = await openSession(g.toBytes(), { providers: ['cpu'] });
     const data = randn(12);
     const mask = Uint8Array.from([1, 1, 0]);

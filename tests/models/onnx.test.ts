@@ -44,7 +44,9 @@ describe('graph builder + onnxruntime', () => {
 
   it('names parameters hierarchically and records them as initializers', () => {
     const m = linearGraph().toModel();
-    expect(m.graph.initializers.map((t) => t.name)).toEqual(expect.arrayContaining(['head.weight', 'head.bias']));
+    expect(m.graph.initializers.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['head.weight', 'head.bias']),
+    );
     expect(m.irVersion).toBe(8);
     expect(m.opsetImports).toEqual([{ domain: '', version: 18 }]);
     expect(m.graph.inputs[0].shape).toEqual(['batch', 3]);
@@ -89,10 +91,14 @@ describe('graph builder + onnxruntime', () => {
     expect(() => decodeModel(Uint8Array.from([0x08, 0x08]))).toThrow(/it has no graph/);
     expect(() => decodeModel(Uint8Array.from([0x3a, 0x05, 0x0a]))).toThrow(/needs 5 bytes but only 1 remain/);
     expect(() => decodeModel(Uint8Array.from([0x0b]))).toThrow(/unsupported wire type 3/);
-    expect(() => decodeModel(Uint8Array.from([0x08, ...new Array(11).fill(0xff)]))).toThrow(/varint longer than 10 bytes/);
+    expect(() => decodeModel(Uint8Array.from([0x08, ...new Array(11).fill(0xff)]))).toThrow(
+      /varint longer than 10 bytes/,
+    );
     const m = linearGraph().toModel();
     const w = m.graph.initializers.find((t) => t.name === 'head.weight')!;
-    expect(() => tensorData({ ...w, raw: w.raw!.subarray(0, 8) })).toThrow(/raw_data has 8 bytes, expected 24/);
+    expect(() => tensorData({ ...w, raw: w.raw!.subarray(0, 8) })).toThrow(
+      /raw_data has 8 bytes, expected 24/,
+    );
   });
 
   it('runs opset-18 HannWindow, STFT and MelWeightMatrix', async () => {
@@ -129,9 +135,9 @@ describe('graph builder + onnxruntime', () => {
   it('reports build-time mistakes naming the layer and the op', () => {
     const g = new Graph();
     const x = g.input('x', 'float32', ['batch', 10, 64]);
-    expect(() => g.scope('layers.0', () => g.scope('attn', () => g.matmul(x, g.param('w', [32, 8], 'zeros'))))).toThrow(
-      /layers\.0\.attn: MatMul: inner dimensions differ/,
-    );
+    expect(() =>
+      g.scope('layers.0', () => g.scope('attn', () => g.matmul(x, g.param('w', [32, 8], 'zeros')))),
+    ).toThrow(/layers\.0\.attn: MatMul: inner dimensions differ/);
     expect(() => g.scope('proj', () => g.add(x, g.param('b', [32], 'zeros')))).toThrow(ShapeError);
     expect(() => g.reshape(x, [0, 7, -1])).toThrow(/Reshape: cannot reshape/);
     expect(() => g.transpose(x, [0, 1])).toThrow(/Transpose: perm/);
@@ -156,7 +162,9 @@ describe('openSession errors', () => {
     expect(['cuda', 'cpu']).toContain(provider);
     expect(lines.at(-1)).toMatch(new RegExp(`opened with the ${provider} execution provider`));
     if (provider === 'cpu') {
-      expect(lines[0]).toMatch(/cuda provider (unavailable|libraries are not installed).*falling back to cpu/);
+      expect(lines[0]).toMatch(
+        /cuda provider (unavailable|libraries are not installed).*falling back to cpu/,
+      );
     }
   });
 
@@ -195,6 +203,8 @@ describe('openSession errors', () => {
   it('rejects a structurally valid but semantically broken model with onnxruntime’s reason', async () => {
     const m = linearGraph().toModel();
     m.graph.nodes[0].opType = 'NoSuchOp';
-    await expect(openSession(encodeModel(m), { providers: ['cpu'] })).rejects.toThrow(/could not load model bytes: .*NoSuchOp/);
+    await expect(openSession(encodeModel(m), { providers: ['cpu'] })).rejects.toThrow(
+      /could not load model bytes: .*NoSuchOp/,
+    );
   });
 });

@@ -13,7 +13,9 @@ const FLOAT = new Set(['float32', 'float64']);
 
 export function gradients(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | undefined)[] {
   if (loss.rank !== 0 || !FLOAT.has(loss.dtype)) {
-    throw new Error(`gradients: the loss must be a float scalar, got ${loss.dtype} [${loss.shape}] '${loss.name}'`);
+    throw new Error(
+      `gradients: the loss must be a float scalar, got ${loss.dtype} [${loss.shape}] '${loss.name}'`,
+    );
   }
   // Tensors that depend (differentiably) on some wrt tensor.
   const live = new Set(wrt.map((t) => t.name));
@@ -56,7 +58,9 @@ export function gradients(g: Graph, loss: Tensor, wrt: Tensor[]): (Tensor | unde
       const dys = n.outputs.map((o) => (live.has(o) ? total(o) : undefined));
       const inputs = n.inputs.map((i) => (i === '' ? undefined : g.tensor(i)));
       const outputs = n.outputs.map((o) => g.tensor(o));
-      const grads = g.scope(n.scope === '(top level)' ? n.op : n.scope, () => rule({ g, node: n, inputs, outputs, dys, needs }));
+      const grads = g.scope(n.scope === '(top level)' ? n.op : n.scope, () =>
+        rule({ g, node: n, inputs, outputs, dys, needs }),
+      );
       grads.forEach((grad, i) => {
         if (grad && needs[i]) add(n.inputs[i], grad);
       });

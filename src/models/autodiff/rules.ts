@@ -48,7 +48,9 @@ export function reduceTo(g: Graph, grad: Tensor, target: Tensor): Tensor {
 function staticAxis(c: RuleContext, t: Tensor, axis: number): number {
   const d = t.shape[axis];
   if (typeof d !== 'number') {
-    throw new Error(`${c.node.scope}: gradient of ${c.node.op} needs a fixed size on axis ${axis} of [${t.shape}]`);
+    throw new Error(
+      `${c.node.scope}: gradient of ${c.node.op} needs a fixed size on axis ${axis} of [${t.shape}]`,
+    );
   }
   return d;
 }
@@ -73,7 +75,11 @@ function unreduce(c: RuleContext, dy: Tensor, x: Tensor): Tensor {
 
 /** ReduceMax/ReduceMin: the gradient goes to the extreme elements; ties share it equally. */
 function extremumGradient(c: RuleContext): Tensor {
-  const { g, inputs: [x], outputs: [y] } = c;
+  const {
+    g,
+    inputs: [x],
+    outputs: [y],
+  } = c;
   const keep = attrInt(c, 'keepdims') !== 0;
   const axes = constInput(c, 1);
   const yk = keep ? y : g.unsqueeze(y, axes);
@@ -85,7 +91,10 @@ function extremumGradient(c: RuleContext): Tensor {
 export const RULES: Record<string, Rule> = {
   Identity: ({ dys }) => [dys[0]],
   Add: ({ g, inputs: [a, b], dys: [dy] }) => [reduceTo(g, dy!, a!), reduceTo(g, dy!, b!)],
-  Sub: ({ g, inputs: [a, b], dys: [dy], needs }) => [reduceTo(g, dy!, a!), needs[1] ? reduceTo(g, g.neg(dy!), b!) : undefined],
+  Sub: ({ g, inputs: [a, b], dys: [dy], needs }) => [
+    reduceTo(g, dy!, a!),
+    needs[1] ? reduceTo(g, g.neg(dy!), b!) : undefined,
+  ],
   Mul: ({ g, inputs: [a, b], dys: [dy], needs }) => [
     needs[0] ? reduceTo(g, g.mul(dy!, b!), a!) : undefined,
     needs[1] ? reduceTo(g, g.mul(dy!, a!), b!) : undefined,
@@ -106,14 +115,24 @@ export const RULES: Record<string, Rule> = {
   Relu: ({ g, inputs: [x], dys: [dy] }) => [g.where(g.greater(x!, 0), dy!, 0)],
   Sigmoid: ({ g, outputs: [y], dys: [dy] }) => [g.mul(dy!, g.mul(y, g.sub(1, y)))],
   Tanh: ({ g, outputs: [y], dys: [dy] }) => [g.mul(dy!, g.sub(1, g.mul(y, y)))],
-  Erf: ({ g, inputs: [x], dys: [dy] }) => [g.mul(dy!, g.mul(g.exp(g.neg(g.mul(x!, x!))), 2 / Math.sqrt(Math.PI)))],
+  Erf: ({ g, inputs: [x], dys: [dy] }) => [
+    g.mul(dy!, g.mul(g.exp(g.neg(g.mul(x!, x!))), 2 / Math.sqrt(Math.PI))),
+  ],
   Softmax: (c) => {
-    const { g, outputs: [y], dys: [dy] } = c;
+    const {
+      g,
+      outputs: [y],
+      dys: [dy],
+    } = c;
     const axis = attrInt(c, 'axis');
     return [g.mul(y, g.sub(dy!, g.reduceSum(g.mul(dy!, y), [axis], true)))];
   },
   LogSoftmax: (c) => {
-    const { g, outputs: [y], dys: [dy] } = c;
+    const {
+      g,
+      outputs: [y],
+      dys: [dy],
+    } = c;
     const axis = attrInt(c, 'axis');
     return [g.sub(dy!, g.mul(g.exp(y), g.reduceSum(dy!, [axis], true)))];
   },
@@ -128,7 +147,9 @@ export const RULES: Record<string, Rule> = {
     needs[1] ? reduceTo(g, g.where(cond!, dy!, 0), a!) : undefined,
     needs[2] ? reduceTo(g, g.where(cond!, 0, dy!), b!) : undefined,
   ],
-  Cast: ({ g, inputs: [x], dys: [dy] }) => [x!.dtype === 'float32' || x!.dtype === 'float64' ? g.cast(dy!, x!.dtype) : undefined],
+  Cast: ({ g, inputs: [x], dys: [dy] }) => [
+    x!.dtype === 'float32' || x!.dtype === 'float64' ? g.cast(dy!, x!.dtype) : undefined,
+  ],
   MatMul: ({ g, inputs: [a, b], dys: [dy], needs }) => {
     let db: Tensor | undefined;
     if (needs[1]) {
@@ -185,7 +206,11 @@ export const RULES: Record<string, Rule> = {
   Gather: (c) => {
     // d data[v] = sum over positions p with ids[p] == v of dy[p]: a one-hot product. The gathered
     // axis is moved to the front first (and dy's index dims likewise), then moved back.
-    const { g, inputs: [data, ids], dys: [dy] } = c;
+    const {
+      g,
+      inputs: [data, ids],
+      dys: [dy],
+    } = c;
     const axis = attrInt(c, 'axis');
     const vocab = staticAxis(c, data!, axis);
     const r = ids!.rank;
@@ -196,7 +221,9 @@ export const RULES: Record<string, Rule> = {
     const rest = front(data!.rank, axis, 1).slice(1);
     const restDims = rest.map((k) => data!.shape[k]);
     const dyFront = permute(g, dy!, front(dy!.rank, axis, r));
-    const width = restDims.every((d) => typeof d === 'number') ? (restDims as number[]).reduce((a, b) => a * b, 1) : -1;
+    const width = restDims.every((d) => typeof d === 'number')
+      ? (restDims as number[]).reduce((a, b) => a * b, 1)
+      : -1;
     const range = g.constant(
       Array.from({ length: vocab }, (_, i) => i),
       [vocab],
@@ -207,13 +234,28 @@ export const RULES: Record<string, Rule> = {
     const grad = g.matmul(g.transposeLast(g.reshape(oneHot, [-1, vocab])), rows);
     const toFront = front(data!.rank, axis, 1);
     const dataFront = permute(g, data!, toFront);
-    return [permute(g, reshapeTo(g, grad, dataFront), toFront.map((_, k) => toFront.indexOf(k))), undefined];
+    return [
+      permute(
+        g,
+        reshapeTo(g, grad, dataFront),
+        toFront.map((_, k) => toFront.indexOf(k)),
+      ),
+      undefined,
+    ];
   },
   ReduceSum: (c) => [unreduce(c, c.dys[0]!, c.inputs[0]!)],
   ReduceMean: (c) => {
-    const { g, inputs: [x], outputs: [y], dys: [dy] } = c;
+    const {
+      g,
+      inputs: [x],
+      outputs: [y],
+      dys: [dy],
+    } = c;
     const spread = unreduce(c, dy!, x!);
-    const count = isStatic(x!) && isStatic(y) ? (x!.shape as number[]).reduce((a, b) => a * b, 1) / (y.shape as number[]).reduce((a, b) => a * b, 1) : undefined;
+    const count =
+      isStatic(x!) && isStatic(y)
+        ? (x!.shape as number[]).reduce((a, b) => a * b, 1) / (y.shape as number[]).reduce((a, b) => a * b, 1)
+        : undefined;
     if (count !== undefined) return [g.mul(spread, 1 / count)];
     return [g.mul(spread, g.div(g.cast(g.sizeOf(y), dy!.dtype), g.cast(g.sizeOf(x!), dy!.dtype)))];
   },

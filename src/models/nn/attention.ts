@@ -25,9 +25,12 @@ export function multiHeadAttention(g: Graph, query: Tensor, context: Tensor, opt
   return g.scope(opts.name, () => {
     const d = query.shape[2];
     if (query.rank !== 3 || context.rank !== 3 || typeof d !== 'number') {
-      throw new Error(`${g.scopePath()}: attention expects [batch, time, dim] inputs, got [${query.shape}] and [${context.shape}]`);
+      throw new Error(
+        `${g.scopePath()}: attention expects [batch, time, dim] inputs, got [${query.shape}] and [${context.shape}]`,
+      );
     }
-    if (d % opts.heads !== 0) throw new Error(`${g.scopePath()}: dim ${d} is not divisible by ${opts.heads} heads`);
+    if (d % opts.heads !== 0)
+      throw new Error(`${g.scopePath()}: dim ${d} is not divisible by ${opts.heads} heads`);
     const q = splitHeads(g, linear(g, query, d, { name: 'q' }), opts.heads, d);
     const k = splitHeads(g, linear(g, context, d, { name: 'k' }), opts.heads, d);
     const v = splitHeads(g, linear(g, context, d, { name: 'v' }), opts.heads, d);
@@ -87,14 +90,26 @@ export function encoderLayer(g: Graph, x: Tensor, opts: EncoderLayerOptions): Te
     const p = opts.dropout ?? 0;
     let h = layerNorm(
       g,
-      g.add(x, dropout(g, multiHeadAttention(g, x, x, { name: 'attn', heads: opts.heads, mask: opts.mask, dropout: p }), p)),
+      g.add(
+        x,
+        dropout(
+          g,
+          multiHeadAttention(g, x, x, { name: 'attn', heads: opts.heads, mask: opts.mask, dropout: p }),
+          p,
+        ),
+      ),
       { name: 'norm1' },
     );
     if (opts.context) {
       const cross = multiHeadAttention(g, h, opts.context, { name: 'cross', heads: opts.heads, dropout: p });
       h = layerNorm(g, g.add(h, dropout(g, cross, p)), { name: 'norm_cross' });
     }
-    const ff = feedForward(g, h, { name: 'ffn', hidden: opts.ffnHidden, activation: opts.activation, dropout: p });
+    const ff = feedForward(g, h, {
+      name: 'ffn',
+      hidden: opts.ffnHidden,
+      activation: opts.activation,
+      dropout: p,
+    });
     return layerNorm(g, g.add(h, dropout(g, ff, p)), { name: 'norm2' });
   });
 }

@@ -8,7 +8,8 @@ export type Activation = 'relu' | 'gelu' | 'tanh' | 'sigmoid' | 'none';
 
 function featureDim(g: Graph, x: Tensor, layer: string): number {
   const d = x.shape[x.rank - 1];
-  if (typeof d !== 'number') throw new Error(`${g.scopePath()}: ${layer} needs a fixed feature dimension, got [${x.shape}]`);
+  if (typeof d !== 'number')
+    throw new Error(`${g.scopePath()}: ${layer} needs a fixed feature dimension, got [${x.shape}]`);
   return d;
 }
 
@@ -79,7 +80,8 @@ export function mlp(g: Graph, x: Tensor, opts: MlpOptions): Tensor {
     let h = x;
     opts.dims.forEach((d, i) => {
       h = linear(g, h, d, { name: `layers.${i}` });
-      if (i < opts.dims.length - 1) h = dropout(g, activation(g, h, opts.activation ?? 'relu'), opts.dropout ?? 0);
+      if (i < opts.dims.length - 1)
+        h = dropout(g, activation(g, h, opts.activation ?? 'relu'), opts.dropout ?? 0);
     });
     return h;
   });
@@ -92,7 +94,8 @@ export function embedding(g: Graph, ids: Tensor, vocab: number, dim: number, opt
 
 /** 1x1 convolution over a [batch, channels, h, w] map -> [batch, out, h, w]. */
 export function conv1x1(g: Graph, x: Tensor, out: number, opts: { name: string }): Tensor {
-  if (x.rank !== 4) throw new Error(`${g.scopePath()}: conv1x1 expects [batch, channels, h, w], got [${x.shape}]`);
+  if (x.rank !== 4)
+    throw new Error(`${g.scopePath()}: conv1x1 expects [batch, channels, h, w], got [${x.shape}]`);
   const channelsLast = g.transpose(x, [0, 2, 3, 1]);
   return g.transpose(linear(g, channelsLast, out, opts), [0, 3, 1, 2]);
 }

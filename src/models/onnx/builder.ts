@@ -73,7 +73,8 @@ export class Tensor {
   /** Normalises a possibly negative axis against this tensor's rank. */
   axis(a: number): number {
     const r = a < 0 ? a + this.rank : a;
-    if (r < 0 || r >= this.rank) throw new ShapeError(this.graph.scopePath(), `axis ${a} is out of range for [${this.shape}]`);
+    if (r < 0 || r >= this.rank)
+      throw new ShapeError(this.graph.scopePath(), `axis ${a} is out of range for [${this.shape}]`);
     return r;
   }
 }
@@ -189,13 +190,22 @@ export class Graph {
     const existing = this.reusing > 0 ? this.initializers.get(full) : undefined;
     if (existing) {
       if (existing.shape.join(',') !== shape.join(',')) {
-        throw new ShapeError(this.scopePath(), `shared parameter '${full}' is [${existing.shape}], requested [${shape}]`);
+        throw new ShapeError(
+          this.scopePath(),
+          `shared parameter '${full}' is [${existing.shape}], requested [${shape}]`,
+        );
       }
       return this.tensor(full);
     }
     const data = this.initialData(full, shape, init);
     const t = this.register(full, this.float, shape);
-    this.initializers.set(full, { name: full, dtype: this.float, shape, data, trainable: opts.trainable ?? true });
+    this.initializers.set(full, {
+      name: full,
+      dtype: this.float,
+      shape,
+      data,
+      trainable: opts.trainable ?? true,
+    });
     return t;
   }
 
@@ -205,9 +215,11 @@ export class Graph {
     if (init === 'ones') out.fill(1);
     else if (init === 'zeros') out.fill(0);
     else if ('normal' in init) for (let i = 0; i < n; i++) out[i] = this.rng.normal(0, init.normal);
-    else if ('uniform' in init) for (let i = 0; i < n; i++) out[i] = this.rng.uniform(-init.uniform, init.uniform);
+    else if ('uniform' in init)
+      for (let i = 0; i < n; i++) out[i] = this.rng.uniform(-init.uniform, init.uniform);
     else {
-      if (init.length !== n) throw new ShapeError(this.scopePath(), `parameter '${name}' needs ${n} values, got ${init.length}`);
+      if (init.length !== n)
+        throw new ShapeError(this.scopePath(), `parameter '${name}' needs ${n} values, got ${init.length}`);
       for (let i = 0; i < n; i++) out[i] = init[i];
     }
     return out;
@@ -217,11 +229,17 @@ export class Graph {
   constant(values: ArrayLike<number> | TypedData, shape: number[], dtype: DType = this.float): Tensor {
     const data = toTyped(values, dtype);
     const key =
-      data.length <= 64 ? `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<number | bigint>).join(',')}` : undefined;
+      data.length <= 64
+        ? `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<number | bigint>).join(',')}`
+        : undefined;
     const cached = key === undefined ? undefined : this.constCache.get(key);
     if (cached) return cached;
     const count = shape.reduce((a, b) => a * b, 1);
-    if (count !== data.length) throw new ShapeError(this.scopePath(), `constant of shape [${shape}] needs ${count} values, got ${data.length}`);
+    if (count !== data.length)
+      throw new ShapeError(
+        this.scopePath(),
+        `constant of shape [${shape}] needs ${count} values, got ${data.length}`,
+      );
     const name = `const_${this.counter++}`;
     const t = this.register(name, dtype, shape);
     this.initializers.set(name, { name, dtype, shape, data, trainable: false });
@@ -247,8 +265,10 @@ export class Graph {
 
   /** Declares a graph output under `name` (adds an Identity when the tensor has another name). */
   output(t: Tensor, name: string): Tensor {
-    if (this.outputs.some((o) => o.name === name)) throw new ShapeError(this.scopePath(), `output '${name}' declared twice`);
-    const out = t.name === name ? t : this.emit('Identity', [t], {}, [{ dtype: t.dtype, shape: t.shape }], [name])[0];
+    if (this.outputs.some((o) => o.name === name))
+      throw new ShapeError(this.scopePath(), `output '${name}' declared twice`);
+    const out =
+      t.name === name ? t : this.emit('Identity', [t], {}, [{ dtype: t.dtype, shape: t.shape }], [name])[0];
     this.outputs.push({ name, tensor: out });
     return out;
   }
@@ -272,11 +292,14 @@ export class Graph {
     outputNames?: string[],
   ): Tensor[] {
     for (const t of inputs) {
-      if (t && t.graph !== this) throw new ShapeError(this.scopePath(), `${op}: input '${t.name}' belongs to another graph`);
+      if (t && t.graph !== this)
+        throw new ShapeError(this.scopePath(), `${op}: input '${t.name}' belongs to another graph`);
     }
     const id = this.counter++;
     const nodeName = this.scopes.length ? `${this.scopes.join('.')}/${op}_${id}` : `${op}_${id}`;
-    const outputs = outs.map((o, i) => this.register(outputNames?.[i] ?? `${nodeName}:${i}`, o.dtype, o.shape));
+    const outputs = outs.map((o, i) =>
+      this.register(outputNames?.[i] ?? `${nodeName}:${i}`, o.dtype, o.shape),
+    );
     this.nodes.push({
       name: nodeName,
       op,
@@ -294,7 +317,8 @@ export class Graph {
 
   private floatIn(op: string, ...ts: Tensor[]): void {
     for (const t of ts) {
-      if (t.dtype !== 'float32' && t.dtype !== 'float64') this.fail(op, `expects a float tensor, got ${t.dtype} '${t.name}'`);
+      if (t.dtype !== 'float32' && t.dtype !== 'float64')
+        this.fail(op, `expects a float tensor, got ${t.dtype} '${t.name}'`);
     }
   }
 
@@ -318,7 +342,8 @@ export class Graph {
 
   /** Turns a JS number operand into a scalar constant of the other operand's dtype. */
   private lift(a: Tensor | number, b: Tensor | number): [Tensor, Tensor] {
-    if (typeof a === 'number' && typeof b === 'number') throw new Error('at least one operand must be a tensor');
+    if (typeof a === 'number' && typeof b === 'number')
+      throw new Error('at least one operand must be a tensor');
     const ta = typeof a === 'number' ? this.scalar(a, (b as Tensor).dtype) : a;
     const tb = typeof b === 'number' ? this.scalar(b, ta.dtype) : b;
     return [ta, tb];
@@ -427,7 +452,8 @@ export class Graph {
   matmul(a: Tensor, b: Tensor): Tensor {
     this.floatIn('MatMul', a, b);
     this.sameType('MatMul', a, b);
-    if (a.rank < 2 || b.rank < 2) this.fail('MatMul', `operands need rank >= 2, got [${a.shape}] x [${b.shape}]`);
+    if (a.rank < 2 || b.rank < 2)
+      this.fail('MatMul', `operands need rank >= 2, got [${a.shape}] x [${b.shape}]`);
     const k1 = a.shape[a.rank - 1];
     const k2 = b.shape[b.rank - 2];
     if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) {
@@ -489,7 +515,10 @@ export class Graph {
       if (t.rank !== first.rank) this.fail('Concat', `ranks differ: [${first.shape}] and [${t.shape}]`);
       t.shape.forEach((d, i) => {
         if (i !== ax && typeof d === 'number' && typeof first.shape[i] === 'number' && d !== first.shape[i]) {
-          this.fail('Concat', `dimension ${i} differs: [${first.shape}] and [${t.shape}] (concat axis ${ax})`);
+          this.fail(
+            'Concat',
+            `dimension ${i} differs: [${first.shape}] and [${t.shape}] (concat axis ${ax})`,
+          );
         }
       });
     }
@@ -510,7 +539,8 @@ export class Graph {
       if (typeof d === 'number') {
         const clamp = (v: number) => Math.max(0, Math.min(d, v < 0 ? v + d : v));
         const len = clamp(ends[i]) - clamp(starts[i]);
-        if (len <= 0) this.fail('Slice', `empty slice [${starts[i]}, ${ends[i]}) of axis ${ax} with size ${d}`);
+        if (len <= 0)
+          this.fail('Slice', `empty slice [${starts[i]}, ${ends[i]}) of axis ${ax} with size ${d}`);
         shape[ax] = len;
       } else if (starts[i] >= 0 && ends[i] >= starts[i] && ends[i] < 2 ** 31) {
         shape[ax] = ends[i] - starts[i];
@@ -526,7 +556,8 @@ export class Graph {
 
   /** Gather rows (axis 0 by default) with int64 indices: embedding lookups. */
   gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
-    if (indices.dtype !== 'int64' && indices.dtype !== 'int32') this.fail('Gather', `indices must be int64, got ${indices.dtype}`);
+    if (indices.dtype !== 'int64' && indices.dtype !== 'int32')
+      this.fail('Gather', `indices must be int64, got ${indices.dtype}`);
     const ax = data.axis(axis);
     const shape = [...data.shape.slice(0, ax), ...indices.shape, ...data.shape.slice(ax + 1)];
     return this.emit('Gather', [data, indices], { axis: ax }, [{ dtype: data.dtype, shape }])[0];
@@ -535,7 +566,8 @@ export class Graph {
   unsqueeze(x: Tensor, axes: number[]): Tensor {
     const rank = x.rank + axes.length;
     const norm = axes.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-    if (norm.some((a) => a < 0 || a >= rank)) this.fail('Unsqueeze', `axes [${axes}] out of range for [${x.shape}]`);
+    if (norm.some((a) => a < 0 || a >= rank))
+      this.fail('Unsqueeze', `axes [${axes}] out of range for [${x.shape}]`);
     const shape: Dim[] = [];
     let src = 0;
     for (let i = 0; i < rank; i++) shape.push(norm.includes(i) ? 1 : x.shape[src++]);
@@ -545,7 +577,8 @@ export class Graph {
   squeeze(x: Tensor, axes: number[]): Tensor {
     const norm = axes.map((a) => x.axis(a));
     for (const a of norm) {
-      if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) this.fail('Squeeze', `axis ${a} of [${x.shape}] is not 1`);
+      if (typeof x.shape[a] === 'number' && x.shape[a] !== 1)
+        this.fail('Squeeze', `axis ${a} of [${x.shape}] is not 1`);
     }
     const shape = x.shape.filter((_, i) => !norm.includes(i));
     return this.emit('Squeeze', [x, this.ints(norm)], {}, [{ dtype: x.dtype, shape }])[0];
@@ -553,9 +586,14 @@ export class Graph {
 
   /** Constant zero padding: `pads` = [begin_0..begin_n, end_0..end_n] as in ONNX Pad. */
   pad(x: Tensor, pads: number[]): Tensor {
-    if (pads.length !== 2 * x.rank) this.fail('Pad', `needs ${2 * x.rank} pad values for [${x.shape}], got ${pads.length}`);
+    if (pads.length !== 2 * x.rank)
+      this.fail('Pad', `needs ${2 * x.rank} pad values for [${x.shape}], got ${pads.length}`);
     const shape = x.shape.map((d, i) =>
-      typeof d === 'number' ? d + pads[i] + pads[i + x.rank] : pads[i] + pads[i + x.rank] === 0 ? d : `${d}+${pads[i] + pads[i + x.rank]}`,
+      typeof d === 'number'
+        ? d + pads[i] + pads[i + x.rank]
+        : pads[i] + pads[i + x.rank] === 0
+          ? d
+          : `${d}+${pads[i] + pads[i + x.rank]}`,
     );
     return this.emit('Pad', [x, this.ints(pads)], { mode: 'constant' }, [{ dtype: x.dtype, shape }])[0];
   }
@@ -567,7 +605,9 @@ export class Graph {
     const shape = keepdims
       ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d))
       : x.shape.filter((_, i) => !norm.includes(i));
-    return this.emit(op, [x, this.ints(norm)], { keepdims: keepdims ? 1 : 0 }, [{ dtype: x.dtype, shape }])[0];
+    return this.emit(op, [x, this.ints(norm)], { keepdims: keepdims ? 1 : 0 }, [
+      { dtype: x.dtype, shape },
+    ])[0];
   }
 
   reduceSum(x: Tensor, axes: number[], keepdims = false): Tensor {
@@ -584,19 +624,32 @@ export class Graph {
   }
   /** Sum over all axes to a scalar. */
   sumAll(x: Tensor): Tensor {
-    return x.rank === 0 ? x : this.reduceSum(x, x.shape.map((_, i) => i));
+    return x.rank === 0
+      ? x
+      : this.reduceSum(
+          x,
+          x.shape.map((_, i) => i),
+        );
   }
   meanAll(x: Tensor): Tensor {
-    return x.rank === 0 ? x : this.reduceMean(x, x.shape.map((_, i) => i));
+    return x.rank === 0
+      ? x
+      : this.reduceMean(
+          x,
+          x.shape.map((_, i) => i),
+        );
   }
 
   // ------------------------------------------------------------ signal processing (opset 17+)
 
   /** Periodic Hann window of `size` samples. */
   hannWindow(size: number): Tensor {
-    return this.emit('HannWindow', [this.constant([size], [], 'int64')], { output_datatype: ONNX_TYPE[this.float] }, [
-      { dtype: this.float, shape: [size] },
-    ])[0];
+    return this.emit(
+      'HannWindow',
+      [this.constant([size], [], 'int64')],
+      { output_datatype: ONNX_TYPE[this.float] },
+      [{ dtype: this.float, shape: [size] }],
+    )[0];
   }
 
   /** One-sided STFT of signal [B, L, 1] -> [B, frames, frameLength/2+1, 2] (no centre padding). */
@@ -604,8 +657,10 @@ export class Graph {
     this.floatIn('STFT', signal);
     if (signal.rank !== 3) this.fail('STFT', `signal must be [batch, samples, 1], got [${signal.shape}]`);
     const len = signal.shape[1];
-    const frames = typeof len === 'number' ? Math.floor((len - frameLength) / frameStep) + 1 : `frames(${len})`;
-    if (typeof frames === 'number' && frames < 1) this.fail('STFT', `signal of ${len} samples is shorter than one frame (${frameLength})`);
+    const frames =
+      typeof len === 'number' ? Math.floor((len - frameLength) / frameStep) + 1 : `frames(${len})`;
+    if (typeof frames === 'number' && frames < 1)
+      this.fail('STFT', `signal of ${len} samples is shorter than one frame (${frameLength})`);
     return this.emit(
       'STFT',
       [signal, this.constant([frameStep], [], 'int64'), window, this.constant([frameLength], [], 'int64')],
@@ -615,7 +670,13 @@ export class Graph {
   }
 
   /** HTK-style triangular mel filters [dftLength/2+1, bins] (ONNX MelWeightMatrix). */
-  melWeightMatrix(bins: number, dftLength: number, sampleRate: number, lowHz: number, highHz: number): Tensor {
+  melWeightMatrix(
+    bins: number,
+    dftLength: number,
+    sampleRate: number,
+    lowHz: number,
+    highHz: number,
+  ): Tensor {
     const ints = (v: number) => this.constant([v], [], 'int64');
     const floats = (v: number) => this.constant([v], [], 'float32');
     return this.emit(
@@ -633,7 +694,10 @@ export class Graph {
     const wanted = opts.outputs ?? this.outputs.map((o) => o.name);
     const outputs = wanted.map((name) => {
       const o = this.outputs.find((x) => x.name === name);
-      if (!o) throw new Error(`graph '${this.name}' has no output '${name}' (outputs: ${this.outputs.map((x) => x.name).join(', ')})`);
+      if (!o)
+        throw new Error(
+          `graph '${this.name}' has no output '${name}' (outputs: ${this.outputs.map((x) => x.name).join(', ')})`,
+        );
       return o.tensor;
     });
     const needed = new Set(outputs.map((t) => t.name));
@@ -648,7 +712,8 @@ export class Graph {
     const asInput = (init: Initializer) => opts.paramsAsInputs === true && init.trainable;
     const inits = [...this.initializers.values()].filter((i) => needed.has(i.name));
     for (const name of opts.values?.keys() ?? []) {
-      if (!this.initializers.has(name)) throw new Error(`no parameter named '${name}' in graph '${this.name}'`);
+      if (!this.initializers.has(name))
+        throw new Error(`no parameter named '${name}' in graph '${this.name}'`);
     }
     const inputs = [
       ...this.inputs.filter((t) => needed.has(t.name)).map((t) => valueInfo(t)),

@@ -427,7 +427,9 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 }
 
 /** The values of an initializer as a typed array (raw_data or the typed repeated fields). */
-export function tensorData(t: TensorProto): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array {
+export function tensorData(
+  t: TensorProto,
+): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array {
   const count = t.dims.reduce((a, b) => a * b, 1);
   const fromRaw = <T>(make: (buf: ArrayBuffer, n: number) => T, size: number): T => {
     const raw = t.raw!;

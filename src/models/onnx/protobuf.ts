@@ -156,12 +156,16 @@ export function readFields(data: Uint8Array, what: string): RawField[] {
     else if (wire === Wire.Bytes || wire === Wire.Fixed32 || wire === Wire.Fixed64) {
       const n = wire === Wire.Bytes ? Number(varint()) : wire === Wire.Fixed32 ? 4 : 8;
       if (pos + n > data.length) {
-        throw new ProtoError(`${what}: field ${field} needs ${n} bytes but only ${data.length - pos} remain (file truncated?)`);
+        throw new ProtoError(
+          `${what}: field ${field} needs ${n} bytes but only ${data.length - pos} remain (file truncated?)`,
+        );
       }
       fields.push({ field, wire, bytes: data.subarray(pos, pos + n) });
       pos += n;
     } else {
-      throw new ProtoError(`${what}: unsupported wire type ${wire} for field ${field} at byte ${pos} (not a protobuf file?)`);
+      throw new ProtoError(
+        `${what}: unsupported wire type ${wire} for field ${field} at byte ${pos} (not a protobuf file?)`,
+      );
     }
   }
   return fields;

@@ -74,13 +74,17 @@ export function inferReshape(input: Shape, target: number[], fail: (message: str
   const inferIdx = out.indexOf(-1);
   if (inferIdx < 0) {
     const sameSyms = total.syms.join('*') === known.syms.join('*');
-    if (sameSyms && total.n !== known.n) fail(`cannot reshape [${input}] (${render(total.n, total.syms)} elements) to [${target}]`);
+    if (sameSyms && total.n !== known.n)
+      fail(`cannot reshape [${input}] (${render(total.n, total.syms)} elements) to [${target}]`);
     return out;
   }
   const remaining = [...total.syms];
   for (const s of known.syms) {
     const at = remaining.indexOf(s);
-    if (at < 0) return out.map((d) => (d === -1 ? `?${render(total.n, total.syms)}/${render(known.n, known.syms)}` : d));
+    if (at < 0)
+      return out.map((d) =>
+        d === -1 ? `?${render(total.n, total.syms)}/${render(known.n, known.syms)}` : d,
+      );
     remaining.splice(at, 1);
   }
   if (known.n === 0 || total.n % known.n !== 0) {
