@@ -256,7 +256,7 @@ if (one?.latency)
   console.log(
     `latency at 1 stream: p50 ${one.latency.p50} ms, p99 ${one.latency.p99} ms (target p99 < ${250 + LOOKAHEAD * 1000} ms)`,
   );
-if (top?.latency)
+if (top?.latency && top !== one)
   console.log(`latency at ${top.n} streams: p50 ${top.latency.p50} ms, p99 ${top.latency.p99} ms`);
 console.log(
   `CPU s per media s: ffmpeg ${cpuFfmpeg.toFixed(3)}, avvp serve ${cpuRuntime.toFixed(3)} (ratio ${(cpuFfmpeg / cpuRuntime).toFixed(2)}: CPU-bound capacity relative to ffmpeg)`,
