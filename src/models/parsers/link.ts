@@ -36,13 +36,15 @@ export function tsam(g: Graph, f: Tensor, opts: { name: string; reduction: numbe
  * Adaptive cross-modal interaction, both directions from the same inputs:
  *   a' = a + alpha_a * softmax(a v^T / sqrt(H)) (beta_a * v)
  *   v' = v + alpha_v * softmax(v a^T / sqrt(H)) (beta_v * a)
- * alpha and beta are learnable scalars per direction (alpha starts at 0.5, beta at 1).
+ * alpha and beta are learnable scalars per direction. alpha starts at 0 (beta at 1): each
+ * modality starts unmixed and takes in as much of the other as training finds useful; started
+ * at 0.5 the injected content leaks events into the wrong modality (measured in docs/models/link.md).
  */
 export function adaptiveInteraction(g: Graph, a: Tensor, v: Tensor, opts: { name: string }): { audio: Tensor; visual: Tensor } {
   return g.scope(opts.name, () => {
     const scale = 1 / Math.sqrt(a.shape[2] as number);
     const attend = (q: Tensor, k: Tensor, dir: string) => {
-      const alpha = g.param(`alpha_${dir}`, [], [0.5]);
+      const alpha = g.param(`alpha_${dir}`, [], [0]);
       const beta = g.param(`beta_${dir}`, [], [1]);
       const weights = g.softmax(g.mul(g.matmul(q, g.transposeLast(k)), scale), -1);
       return g.add(q, g.mul(alpha, g.matmul(weights, g.mul(beta, k))));
