@@ -14,14 +14,7 @@ import { Progress } from '../util/progress.js';
 import { sha256File } from './sha256.js';
 
 export type DownloadErrorKind =
-  | 'offline'
-  | 'http'
-  | 'timeout'
-  | 'interrupted'
-  | 'too-many-redirects'
-  | 'size'
-  | 'sha256'
-  | 'file';
+  'offline' | 'http' | 'timeout' | 'interrupted' | 'too-many-redirects' | 'size' | 'sha256' | 'file';
 
 export class DownloadError extends Error {
   constructor(
@@ -67,7 +60,11 @@ export interface DownloadResult {
 const OFFLINE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
 
-export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadFile(
+  url: string,
+  dest: string,
+  opts: DownloadOptions = {},
+): Promise<DownloadResult> {
   const part = `${dest}.part`;
   const label = opts.label ?? dest.split(/[\\/]/).pop()!;
   const retries = opts.retries ?? 3;
@@ -95,7 +92,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (err) {
       const failure = asDownloadError(err, url);
       const got = await sizeOf(part);
-      const retryable = failure.kind === 'interrupted' || failure.kind === 'timeout' || isServerError(failure);
+      const retryable =
+        failure.kind === 'interrupted' || failure.kind === 'timeout' || isServerError(failure);
       if (!retryable || attempt >= retries) {
         if (got > 0 && retryable)
           failure.message += `. ${got} bytes are kept in ${part}: run the same command again to resume`;
@@ -110,7 +108,10 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const bytes = await sizeOf(part);
   if (opts.size !== undefined && bytes !== opts.size) {
     await rm(part, { force: true });
-    throw new DownloadError('size', `${label}: received ${bytes} bytes, expected ${opts.size}; the partial file was removed`);
+    throw new DownloadError(
+      'size',
+      `${label}: received ${bytes} bytes, expected ${opts.size}; the partial file was removed`,
+    );
   }
   const sha256 = await sha256File(part);
   const expected = opts.sha256?.toLowerCase() ?? serverSha256;
@@ -126,7 +127,10 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   try {
     await rename(part, dest);
   } catch (err) {
-    throw new DownloadError('file', `cannot move ${part} to ${dest} (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new DownloadError(
+      'file',
+      `cannot move ${part} to ${dest} (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
   return { sha256, bytes, resumedAt, ...(serverSha256 !== undefined ? { serverSha256 } : {}) };
 }
@@ -181,22 +185,30 @@ async function receive(
     );
   }
   let start = 0;
-  if (status === 200 && have > 0) opts.log?.(`the server ignored the range request; downloading ${label} from the start`);
+  if (status === 200 && have > 0)
+    opts.log?.(`the server ignored the range request; downloading ${label} from the start`);
   if (status === 206) {
     const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
     start = range ? Number(range[1]) : -1;
     if (start !== have) {
       res.resume();
       await rm(part, { force: true });
-      throw new DownloadError('interrupted', `${url} resumed at the wrong offset (${res.headers['content-range']})`);
+      throw new DownloadError(
+        'interrupted',
+        `${url} resumed at the wrong offset (${res.headers['content-range']})`,
+      );
     }
   }
-  const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
+  const length =
+    res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
   const total = length !== undefined ? start + length : opts.size;
   if (opts.size !== undefined && total !== undefined && total !== opts.size) {
     res.resume();
     await rm(part, { force: true });
-    throw new DownloadError('size', `${url} is ${total} bytes, expected ${opts.size}: the file changed upstream or the mirror is wrong`);
+    throw new DownloadError(
+      'size',
+      `${url} is ${total} bytes, expected ${opts.size}: the file changed upstream or the mirror is wrong`,
+    );
   }
   const limit = opts.size ?? opts.maxBytes ?? 8 * 1024 ** 3;
   if (total !== undefined && total > limit) {
@@ -205,7 +217,12 @@ async function receive(
   }
 
   const progress = opts.progress
-    ? new Progress({ label, total, unit: 'B', ...(opts.progressStream ? { stream: opts.progressStream } : {}) })
+    ? new Progress({
+        label,
+        total,
+        unit: 'B',
+        ...(opts.progressStream ? { stream: opts.progressStream } : {}),
+      })
     : undefined;
   let received = start;
   try {
@@ -279,7 +296,8 @@ async function request(
     serverSha256 ??= linkedSha256(response);
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
-    if (![301, 302, 303, 307, 308].includes(status) || location === undefined) return { response, serverSha256 };
+    if (![301, 302, 303, 307, 308].includes(status) || location === undefined)
+      return { response, serverSha256 };
     response.resume();
     if (hop >= maxRedirects)
       throw new DownloadError('too-many-redirects', `${url} redirected more than ${maxRedirects} times`);

@@ -218,7 +218,8 @@ async function lock(path: string, name: string): Promise<() => Promise<void>> {
       return () => rm(path, { force: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new FetchError(`cannot write in ${path} (${code ?? err}): check the --dir permissions`);
+      if (code !== 'EEXIST')
+        throw new FetchError(`cannot write in ${path} (${code ?? err}): check the --dir permissions`);
       const pid = Number(await readFile(path, 'utf8').catch(() => ''));
       if (Number.isInteger(pid) && pid > 0 && isRunning(pid))
         throw new FetchError(
@@ -245,7 +246,8 @@ async function fetchLocked(entry: KnownExport, url: string, opts: FetchOptions):
   const manifestPath = join(opts.dir, `${entry.name}.json`);
 
   const earlier = await readEarlierManifest(manifestPath);
-  const known: Pin | undefined = entry.sha256 !== undefined ? { sha256: entry.sha256, source: 'catalog' } : earlier;
+  const known: Pin | undefined =
+    entry.sha256 !== undefined ? { sha256: entry.sha256, source: 'catalog' } : earlier;
   if (!opts.force && known !== undefined && (await isFile(filePath))) {
     if ((await sha256File(filePath)) === known.sha256) {
       log(`${filePath} is present and matches its sha256; nothing to fetch`);
@@ -264,7 +266,12 @@ async function fetchLocked(entry: KnownExport, url: string, opts: FetchOptions):
     label: entry.name,
     log,
   }).catch((err: unknown) => {
-    if (err instanceof DownloadError && err.kind === 'sha256' && known !== undefined && known.source !== 'catalog')
+    if (
+      err instanceof DownloadError &&
+      err.kind === 'sha256' &&
+      known !== undefined &&
+      known.source !== 'catalog'
+    )
       err.message +=
         ` The expected hash was recorded by an earlier fetch (${manifestPath}); if the file legitimately ` +
         `changed upstream, delete that manifest and fetch again to record the new one.`;

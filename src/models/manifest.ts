@@ -5,13 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 
 export type ModelKind =
-  | 'audio-encoder'
-  | 'visual-encoder'
-  | 'parser'
-  | 'localizer'
-  | 'embedder'
-  | 'classifier'
-  | 'other';
+  'audio-encoder' | 'visual-encoder' | 'parser' | 'localizer' | 'embedder' | 'classifier' | 'other';
 
 export type Sha256Source = 'export' | 'catalog' | 'server' | 'first-download';
 
@@ -74,7 +68,14 @@ export const MODEL_KINDS: readonly ModelKind[] = [
   'classifier',
   'other',
 ];
-export const TENSOR_DTYPES: readonly TensorDtype[] = ['float32', 'float64', 'int64', 'int32', 'uint8', 'bool'];
+export const TENSOR_DTYPES: readonly TensorDtype[] = [
+  'float32',
+  'float64',
+  'int64',
+  'int32',
+  'uint8',
+  'bool',
+];
 const SHA256_SOURCES: readonly Sha256Source[] = ['export', 'catalog', 'server', 'first-download'];
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -89,7 +90,9 @@ export async function readManifest(path: string): Promise<ModelManifest> {
     // A manifest is a few KB; refuse to read a large file that merely ends in .json.
     const { size } = await stat(path);
     if (size > MAX_MANIFEST_BYTES)
-      throw new ManifestError(`${path}: ${size} bytes is too large for a manifest (at most ${MAX_MANIFEST_BYTES})`);
+      throw new ManifestError(
+        `${path}: ${size} bytes is too large for a manifest (at most ${MAX_MANIFEST_BYTES})`,
+      );
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof ManifestError) throw err;
@@ -204,7 +207,10 @@ class Checker {
   relativeFile(value: unknown, field: string): string {
     const s = this.nonEmptyString(value, field);
     if (s.startsWith('/') || /^[A-Za-z]:/.test(s) || s.split(/[\\/]/).includes('..'))
-      this.fail(field, `must be a path relative to the manifest, inside its directory, got ${JSON.stringify(s)}`);
+      this.fail(
+        field,
+        `must be a path relative to the manifest, inside its directory, got ${JSON.stringify(s)}`,
+      );
     return s;
   }
 
@@ -214,7 +220,11 @@ class Checker {
     return s.toLowerCase();
   }
 
-  number(value: unknown, field: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
+  number(
+    value: unknown,
+    field: string,
+    opts: { integer?: boolean; min?: number; max?: number } = {},
+  ): number {
     if (typeof value !== 'number' || !Number.isFinite(value))
       this.fail(field, `must be a finite number, got ${describe(value)}`);
     if (opts.integer && !Number.isInteger(value)) this.fail(field, `must be an integer, got ${value}`);
@@ -248,7 +258,10 @@ class Checker {
   tensor(value: unknown, field: string): TensorSpec {
     const obj = this.object(value, field);
     this.onlyKeys(obj, field, ['name', 'dtype', 'shape']);
-    const shape = this.array(obj.shape ?? this.fail(join(field, 'shape'), 'is missing'), join(field, 'shape'));
+    const shape = this.array(
+      obj.shape ?? this.fail(join(field, 'shape'), 'is missing'),
+      join(field, 'shape'),
+    );
     return {
       name: this.nonEmptyString(obj.name, join(field, 'name')),
       dtype: this.oneOf(obj.dtype, join(field, 'dtype'), TENSOR_DTYPES),
@@ -256,7 +269,10 @@ class Checker {
         const at = `${field}.shape[${i}]`;
         if (typeof dim === 'string' && dim.trim() !== '') return dim;
         if (typeof dim === 'number' && Number.isInteger(dim) && dim >= 1) return dim;
-        return this.fail(at, `must be a positive integer or a symbolic name such as "batch", got ${describe(dim)}`);
+        return this.fail(
+          at,
+          `must be a positive integer or a symbolic name such as "batch", got ${describe(dim)}`,
+        );
       }),
     };
   }
@@ -306,7 +322,8 @@ class Checker {
     if (obj.visual !== undefined) out.visual = this.positiveInt(obj.visual, join(field, 'visual'));
     if (obj.visualMap !== undefined) {
       const dims = this.array(obj.visualMap, join(field, 'visualMap'));
-      if (dims.length !== 3) this.fail(join(field, 'visualMap'), `must be [height, width, channels], got ${describe(dims)}`);
+      if (dims.length !== 3)
+        this.fail(join(field, 'visualMap'), `must be [height, width, channels], got ${describe(dims)}`);
       const [h, w, c] = dims.map((d, i) => this.positiveInt(d, `${field}.visualMap[${i}]`));
       out.visualMap = [h, w, c];
     }

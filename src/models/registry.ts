@@ -62,7 +62,8 @@ export async function loadModelDir(
   const checkHashes = opts.checkHashes ?? true;
   let names: string[];
   try {
-    if (!(await stat(dir)).isDirectory()) throw new ModelDirError(`model directory '${dir}' is not a directory`);
+    if (!(await stat(dir)).isDirectory())
+      throw new ModelDirError(`model directory '${dir}' is not a directory`);
     names = await readdir(dir);
   } catch (err) {
     if (err instanceof ModelDirError) throw err;
@@ -112,7 +113,11 @@ async function checkFile(
   const entry = { manifest, manifestPath, filePath };
   try {
     if (!(await stat(filePath)).isFile()) {
-      return { ...entry, status: 'unreadable', problem: `${filePath} (named by ${manifestPath}) is not a file` };
+      return {
+        ...entry,
+        status: 'unreadable',
+        problem: `${filePath} (named by ${manifestPath}) is not a file`,
+      };
     }
     if (!checkHashes) return { ...entry, status: 'unchecked' };
     const actual = await sha256File(filePath);
@@ -164,8 +169,14 @@ export function checkCompatibility(
   const problems: string[] = [];
   for (const m of manifests) {
     if (m.kind === 'audio-encoder' && m.features?.audio === undefined)
-      problems.push(`audio encoder '${m.name}' does not declare features.audio, so no head can be paired with it`);
-    if (m.kind === 'visual-encoder' && m.features?.visual === undefined && m.features?.visualMap === undefined)
+      problems.push(
+        `audio encoder '${m.name}' does not declare features.audio, so no head can be paired with it`,
+      );
+    if (
+      m.kind === 'visual-encoder' &&
+      m.features?.visual === undefined &&
+      m.features?.visualMap === undefined
+    )
       problems.push(
         `visual encoder '${m.name}' declares neither features.visual nor features.visualMap, so no head can be paired with it`,
       );
@@ -208,7 +219,9 @@ function pickEncoder(
     if (!named)
       return { problem: `${prefix} from '${pinned}' (its encoders.${modality}), which is not in ${dir}` };
     if (named.kind !== kind)
-      return { problem: `${prefix} from '${pinned}' (its encoders.${modality}), but '${pinned}' is a ${named.kind}` };
+      return {
+        problem: `${prefix} from '${pinned}' (its encoders.${modality}), but '${pinned}' is a ${named.kind}`,
+      };
     candidates = [named];
   }
   if (candidates.length === 0) return { problem: `${prefix}, but ${dir} has no ${kind}` };
@@ -243,11 +256,25 @@ function mismatches(head: ModelManifest, encoder: ModelManifest, modality: 'audi
   const have = encoder.features ?? {};
   const why: string[] = [];
   if (modality === 'audio' && have.audio !== need.audio)
-    why.push(have.audio === undefined ? 'declares no audio features' : `provides ${have.audio}-d audio features`);
+    why.push(
+      have.audio === undefined ? 'declares no audio features' : `provides ${have.audio}-d audio features`,
+    );
   if (modality === 'visual' && need.visual !== undefined && have.visual !== need.visual)
-    why.push(have.visual === undefined ? 'provides no pooled visual vector' : `provides ${have.visual}-d visual features`);
-  if (modality === 'visual' && need.visualMap !== undefined && have.visualMap?.join('x') !== need.visualMap.join('x'))
-    why.push(have.visualMap === undefined ? 'provides no visual map' : `provides a ${have.visualMap.join('x')} visual map`);
+    why.push(
+      have.visual === undefined
+        ? 'provides no pooled visual vector'
+        : `provides ${have.visual}-d visual features`,
+    );
+  if (
+    modality === 'visual' &&
+    need.visualMap !== undefined &&
+    have.visualMap?.join('x') !== need.visualMap.join('x')
+  )
+    why.push(
+      have.visualMap === undefined
+        ? 'provides no visual map'
+        : `provides a ${have.visualMap.join('x')} visual map`,
+    );
   const headRate = rateOf(head, modality);
   const encoderRate = rateOf(encoder, modality);
   if (headRate !== undefined && encoderRate !== undefined && headRate !== encoderRate)

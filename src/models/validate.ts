@@ -15,7 +15,10 @@ import type { ModelManifest, TensorSpec } from './manifest.js';
 import { ModelFileError, openSession } from './session.js';
 
 /** What validation reads from a session: the part of InferenceSession that describes its I/O. */
-export type SessionSignature = Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
+export type SessionSignature = Pick<
+  InferenceSession,
+  'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'
+>;
 
 export class ModelValidationError extends Error {
   constructor(
@@ -33,7 +36,10 @@ export class ModelValidationError extends Error {
  * truncated or corrupt file and any I/O mismatch become a ModelValidationError whose message
  * names the file and what to do.
  */
-export async function validateModelFile(filePath: string, manifest: Pick<ModelManifest, 'inputs' | 'outputs'>) {
+export async function validateModelFile(
+  filePath: string,
+  manifest: Pick<ModelManifest, 'inputs' | 'outputs'>,
+) {
   let session: InferenceSession;
   try {
     ({ session } = await openSession(filePath, { providers: ['cpu'] }));
@@ -74,16 +80,20 @@ export function compareSignature(
   const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
   for (const spec of manifest.inputs) {
     const meta = inputs.get(spec.name);
-    if (!meta) problems.push(`input '${spec.name}' is missing from the file (it has ${list(session.inputNames)})`);
+    if (!meta)
+      problems.push(`input '${spec.name}' is missing from the file (it has ${list(session.inputNames)})`);
     else problems.push(...compareTensor('input', spec, meta));
   }
   for (const name of session.inputNames) {
     if (!manifest.inputs.some((s) => s.name === name))
-      problems.push(`the file has input '${name}', which the manifest does not list (the runtime would not feed it)`);
+      problems.push(
+        `the file has input '${name}', which the manifest does not list (the runtime would not feed it)`,
+      );
   }
   for (const spec of manifest.outputs) {
     const meta = outputs.get(spec.name);
-    if (!meta) problems.push(`output '${spec.name}' is missing from the file (it has ${list(session.outputNames)})`);
+    if (!meta)
+      problems.push(`output '${spec.name}' is missing from the file (it has ${list(session.outputNames)})`);
     else problems.push(...compareTensor('output', spec, meta));
   }
   return problems;
@@ -93,12 +103,15 @@ function compareTensor(role: string, spec: TensorSpec, meta: InferenceSession.Va
   const what = `${role} '${spec.name}'`;
   if (!meta.isTensor) return [`${what} is not a tensor in the file`];
   const problems: string[] = [];
-  if (meta.type !== spec.dtype) problems.push(`${what} is ${meta.type} in the file, ${spec.dtype} in the manifest`);
+  if (meta.type !== spec.dtype)
+    problems.push(`${what} is ${meta.type} in the file, ${spec.dtype} in the manifest`);
   // onnxruntime reports an undeclared shape as []; nothing can be checked then.
   const shape = meta.shape;
   if (shape.length === 0 && spec.shape.length > 0) return problems;
   if (shape.length !== spec.shape.length) {
-    problems.push(`${what} has rank ${shape.length} [${shape}] in the file, ${spec.shape.length} [${spec.shape}] in the manifest`);
+    problems.push(
+      `${what} has rank ${shape.length} [${shape}] in the file, ${spec.shape.length} [${spec.shape}] in the manifest`,
+    );
     return problems;
   }
   spec.shape.forEach((want, axis) => {
@@ -108,7 +121,9 @@ function compareTensor(role: string, spec: TensorSpec, meta: InferenceSession.Va
     if (typeof want === 'number' && want !== have)
       problems.push(`${what} dimension ${axis} is ${have} in the file, ${want} in the manifest`);
     if (typeof want === 'string')
-      problems.push(`${what} dimension ${axis} is fixed to ${have} in the file, but the manifest's '${want}' varies`);
+      problems.push(
+        `${what} dimension ${axis} is fixed to ${have} in the file, but the manifest's '${want}' varies`,
+      );
   });
   return problems;
 }

@@ -73,8 +73,8 @@ describe('adaptExport', () => {
     // segment's F raw embeddings, normalised, in float64.
     const perFrame = composePrefix(clipPixelPrefix().toModel(), decodeModel(clipVisionLike()));
     const session = await ort.InferenceSession.create(encodeModel(perFrame), { executionProviders: ['cpu'] });
-    const raw = (await session.run({ frames: new ort.Tensor('uint8', frames, [B * F, 224, 224, 3]) })).image_embeds
-      .data as Float32Array;
+    const raw = (await session.run({ frames: new ort.Tensor('uint8', frames, [B * F, 224, 224, 3]) }))
+      .image_embeds.data as Float32Array;
     await session.release();
     const data = got.data as Float32Array;
     for (let b = 0; b < B; b++) {
@@ -103,13 +103,14 @@ describe('adaptExport', () => {
 
     const rng = new Rng(8);
     const frames = Uint8Array.from({ length: F * 224 * 224 * 3 }, () => rng.int(0, 256));
-    const map = (await run(out.filePath, { frames: new ort.Tensor('uint8', frames, [1, F, 224, 224, 3]) })).visual_map;
+    const map = (await run(out.filePath, { frames: new ort.Tensor('uint8', frames, [1, F, 224, 224, 3]) }))
+      .visual_map;
     expect(map.dims).toEqual([1, 7, 7, 768]);
     // Reference: the per-frame tokens, class token dropped, averaged over the frames.
     const perFrame = composePrefix(clipPixelPrefix().toModel(), decodeModel(clipVisionWithTokensLike()));
     const session = await ort.InferenceSession.create(encodeModel(perFrame), { executionProviders: ['cpu'] });
-    const tokens = (await session.run({ frames: new ort.Tensor('uint8', frames, [F, 224, 224, 3]) })).last_hidden_state
-      .data as Float32Array;
+    const tokens = (await session.run({ frames: new ort.Tensor('uint8', frames, [F, 224, 224, 3]) }))
+      .last_hidden_state.data as Float32Array;
     await session.release();
     const got = map.data as Float32Array;
     for (let cell = 0; cell < 49; cell++)
@@ -130,20 +131,26 @@ describe('adaptExport', () => {
       features: { audio: 512 },
     });
     const audio = Float32Array.from({ length: 48000 }, (_, i) => Math.sin((2 * Math.PI * 440 * i) / 48000));
-    const got = (await run(out.filePath, { audio: new ort.Tensor('float32', audio, [1, 48000]) })).audio_features;
+    const got = (await run(out.filePath, { audio: new ort.Tensor('float32', audio, [1, 48000]) }))
+      .audio_features;
     expect(got.dims).toEqual([1, 512]);
     expect(Math.hypot(...(got.data as Float32Array))).toBeCloseTo(1, 5);
 
     const loaded = await loadModelDir(dir);
     expect(listProblems(loaded)).toEqual([]);
-    expect(loaded.models.map((m) => [m.manifest.name, m.status])).toContainEqual(['clap-htsat-unfused-audio-segment', 'ok']);
+    expect(loaded.models.map((m) => [m.manifest.name, m.status])).toContainEqual([
+      'clap-htsat-unfused-audio-segment',
+      'ok',
+    ]);
   });
 
   it('refuses a changed file and a model that is not a known kind of export', async () => {
     const other = await tmp();
     await install(other, 'clip-vit-b32-vision', clipVisionLike());
     await writeFile(join(other, 'clip-vit-b32-vision.onnx'), clipVisionLike(7));
-    await expect(adaptExport(other, 'clip-vit-b32-vision')).rejects.toThrow(/does not match clip-vit-b32-vision\.json/);
+    await expect(adaptExport(other, 'clip-vit-b32-vision')).rejects.toThrow(
+      /does not match clip-vit-b32-vision\.json/,
+    );
     const g = new Graph({ seed: 4 });
     const ids = g.cast(g.input('input_ids', 'int64', ['batch', 'sequence']), 'float32');
     g.output(g.matmul(g.reduceSum(ids, [1], true), g.param('w', [1, 512], { normal: 1 })), 'text_embeds');
@@ -153,6 +160,8 @@ describe('adaptExport', () => {
         'clip-vit-b32-text is neither a CLIP vision export (input pixel_values) nor a CLAP audio export (input input_features)',
       ),
     );
-    await expect(adaptExport(other, 'absent')).rejects.toThrow(/absent\.json: cannot read manifest \(ENOENT\)/);
+    await expect(adaptExport(other, 'absent')).rejects.toThrow(
+      /absent\.json: cannot read manifest \(ENOENT\)/,
+    );
   });
 });

@@ -83,10 +83,12 @@ describe('CLIP pixel prefix', () => {
     expect(() => composePrefix(prefix, decodeModel(clapAudioLike()))).toThrow(
       "the prefix produces 'pixel_values' but the model has no such input (it has 'input_features')",
     );
-    expect(() => composePrefix(clipPixelPrefix({ size: 256 }).toModel(), decodeModel(clipVisionLike()))).toThrow(
-      "the prefix output 'pixel_values' has 256 at axis 2, the model input 224",
+    expect(() =>
+      composePrefix(clipPixelPrefix({ size: 256 }).toModel(), decodeModel(clipVisionLike())),
+    ).toThrow("the prefix output 'pixel_values' has 256 at axis 2, the model input 224");
+    expect(() => l2NormalizeOutput(decodeModel(clipVisionLike()), 'embeds')).toThrow(
+      "the model has no output 'embeds'",
     );
-    expect(() => l2NormalizeOutput(decodeModel(clipVisionLike()), 'embeds')).toThrow("the model has no output 'embeds'");
   });
 });
 
@@ -136,7 +138,10 @@ function referenceLogMel(audio: Float32Array, frames: number[]): number[][] {
   const at = (i: number) => tiled[i < 0 ? -i : i >= paddedSamples ? 2 * (paddedSamples - 1) - i : i];
   const bank = referenceBank(sampleRate, n, bands, fMin, fMax);
   return frames.map((f) => {
-    const frame = Array.from({ length: n }, (_, t) => at(f * hop + t - half) * (0.5 - 0.5 * Math.cos((2 * Math.PI * t) / n)));
+    const frame = Array.from(
+      { length: n },
+      (_, t) => at(f * hop + t - half) * (0.5 - 0.5 * Math.cos((2 * Math.PI * t) / n)),
+    );
     const power = Array.from({ length: half + 1 }, (_, k) => {
       let re = 0;
       let im = 0;
@@ -147,7 +152,16 @@ function referenceLogMel(audio: Float32Array, frames: number[]): number[][] {
       }
       return re * re + im * im;
     });
-    return bank.map((w) => 10 * Math.log10(Math.max(1e-10, w.reduce((s, wk, k) => s + wk * power[k], 0))));
+    return bank.map(
+      (w) =>
+        10 *
+        Math.log10(
+          Math.max(
+            1e-10,
+            w.reduce((s, wk, k) => s + wk * power[k], 0),
+          ),
+        ),
+    );
   });
 }
 
@@ -183,8 +197,13 @@ describe('CLAP log-mel prefix', () => {
   it('composed in front of a CLAP-shaped export (opset 14) feeds it the same features', async () => {
     const batch = new Float32Array(2 * 48000);
     batch.set(audio, 0);
-    batch.set(audio.map((x) => 0.5 * x), 48000);
-    const features = await run(logMelPrefix().toModel(), { audio: new ort.Tensor('float32', batch, [2, 48000]) });
+    batch.set(
+      audio.map((x) => 0.5 * x),
+      48000,
+    );
+    const features = await run(logMelPrefix().toModel(), {
+      audio: new ort.Tensor('float32', batch, [2, 48000]),
+    });
     const model = atOpset(clapAudioLike(), 14);
     const direct = await run(model, { input_features: features.input_features });
     const composed = await run(composePrefix(logMelPrefix().toModel(), model), {

@@ -33,7 +33,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-
 async function failure(promise: Promise<unknown>): Promise<DownloadError> {
   const err = await promise.then(
     () => undefined,
@@ -46,7 +45,10 @@ async function failure(promise: Promise<unknown>): Promise<DownloadError> {
 describe('downloadFile', () => {
   it('downloads and verifies a good file, leaving no .part behind', async () => {
     const dest = join(await tmp(), 'good.bin');
-    const result = await downloadFile(`${server.url}/good.bin`, dest, { sha256: sha(payload), size: payload.length });
+    const result = await downloadFile(`${server.url}/good.bin`, dest, {
+      sha256: sha(payload),
+      size: payload.length,
+    });
     expect(result).toEqual({ sha256: sha(payload), bytes: payload.length, resumedAt: [] });
     expect((await readFile(dest)).equals(payload)).toBe(true);
     await expect(stat(`${dest}.part`)).rejects.toThrow(/ENOENT/);
@@ -56,7 +58,9 @@ describe('downloadFile', () => {
     const dest = join(await tmp(), 'corrupt.bin');
     const err = await failure(downloadFile(`${server.url}/corrupt.bin`, dest, { sha256: sha(payload) }));
     expect(err.kind).toBe('sha256');
-    expect(err.message).toMatch(/corrupt\.bin: sha256 mismatch for http:\/\/127\.0\.0\.1:\d+\/corrupt\.bin: got [0-9a-f]{64}, expected/);
+    expect(err.message).toMatch(
+      /corrupt\.bin: sha256 mismatch for http:\/\/127\.0\.0\.1:\d+\/corrupt\.bin: got [0-9a-f]{64}, expected/,
+    );
     await expect(stat(dest)).rejects.toThrow(/ENOENT/);
     await expect(stat(`${dest}.part`)).rejects.toThrow(/ENOENT/);
   });
@@ -84,7 +88,9 @@ describe('downloadFile', () => {
     expect(err.kind).toBe('interrupted');
     const kept = (await stat(`${dest}.part`)).size;
     expect(kept).toBe(100_000);
-    expect(err.message).toContain(`${kept} bytes are kept in ${dest}.part: run the same command again to resume`);
+    expect(err.message).toContain(
+      `${kept} bytes are kept in ${dest}.part: run the same command again to resume`,
+    );
     server.routes['/drop-always.bin'].drop = undefined;
     const result = await downloadFile(`${server.url}/drop-always.bin`, dest, { sha256: sha(payload) });
     expect(result.resumedAt).toEqual([kept]);
@@ -102,7 +108,10 @@ describe('downloadFile', () => {
   it('drops a stale .part larger than the expected size, and one the server cannot resume', async () => {
     const dir = await tmp();
     await writeFile(join(dir, 'a.bin.part'), Buffer.alloc(payload.length + 5));
-    await downloadFile(`${server.url}/good.bin`, join(dir, 'a.bin'), { size: payload.length, sha256: sha(payload) });
+    await downloadFile(`${server.url}/good.bin`, join(dir, 'a.bin'), {
+      size: payload.length,
+      sha256: sha(payload),
+    });
     expect((await readFile(join(dir, 'a.bin'))).equals(payload)).toBe(true);
     await writeFile(join(dir, 'b.bin.part'), Buffer.alloc(payload.length + 5));
     await downloadFile(`${server.url}/good.bin`, join(dir, 'b.bin'), { sha256: sha(payload) });
@@ -121,9 +130,14 @@ describe('downloadFile', () => {
   it('retries a 5xx answer but not a 4xx one', async () => {
     const dir = await tmp();
     const notes: string[] = [];
-    const busy = await downloadFile(`${server.url}/busy.bin`, join(dir, 'busy'), { ...quick, log: (l) => notes.push(l) });
+    const busy = await downloadFile(`${server.url}/busy.bin`, join(dir, 'busy'), {
+      ...quick,
+      log: (l) => notes.push(l),
+    });
     expect(busy.sha256).toBe(sha(payload));
-    expect(notes[0]).toMatch(/busy\.bin answered HTTP 503 Service Unavailable; retrying in 0 ms \(attempt 2 of 4\)/);
+    expect(notes[0]).toMatch(
+      /busy\.bin answered HTTP 503 Service Unavailable; retrying in 0 ms \(attempt 2 of 4\)/,
+    );
     const forbidden = await failure(downloadFile(`${server.url}/forbidden.bin`, join(dir, 'f'), quick));
     expect(forbidden.message).toMatch(/forbidden\.bin answered HTTP 403 Forbidden$/);
   });
@@ -147,7 +161,9 @@ describe('downloadFile', () => {
   it('says the machine looks offline when the connection is refused', async () => {
     const err = await failure(downloadFile(`${await refusedUrl()}/x.onnx`, join(await tmp(), 'x')));
     expect(err.kind).toBe('offline');
-    expect(err.message).toMatch(/cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\): this machine looks offline.*--mirror URL/);
+    expect(err.message).toMatch(
+      /cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\): this machine looks offline.*--mirror URL/,
+    );
   });
 
   it('rejects URLs that are not http(s)', async () => {

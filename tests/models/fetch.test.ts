@@ -34,7 +34,6 @@ beforeAll(async () => {
 });
 afterAll(() => hub.close());
 
-
 describe('fetchModel', () => {
   it('downloads from a mirror, resumes a dropped connection, validates, and records the hash', async () => {
     const dir = await tmp();
@@ -56,9 +55,14 @@ describe('fetchModel', () => {
       file: 'clip-vit-b32-vision.onnx',
       sha256: sha(clip),
       features: { visual: 512 },
-      provenance: { source: 'Xenova/clip-vit-base-patch32@main/onnx/vision_model.onnx', sha256Source: 'first-download' },
+      provenance: {
+        source: 'Xenova/clip-vit-base-patch32@main/onnx/vision_model.onnx',
+        sha256Source: 'first-download',
+      },
     });
-    expect(notes.join('\n')).toMatch(/note: no published sha256 is known for clip-vit-b32-vision; recorded the computed/);
+    expect(notes.join('\n')).toMatch(
+      /note: no published sha256 is known for clip-vit-b32-vision; recorded the computed/,
+    );
     const loaded = await loadModelDir(dir);
     expect(loaded.models.map((m) => m.status)).toEqual(['ok']);
     expect(listProblems(loaded)).toEqual([]);
@@ -76,9 +80,13 @@ describe('fetchModel', () => {
     await fetchModel('clap-htsat-unfused-audio-q8', { dir, mirror: hub.url });
     await rm(join(dir, 'clap-htsat-unfused-audio-q8.onnx'));
     hub.routes[CLAP_Q8_PATH].body = Buffer.from(clapAudioLike(99));
-    const err = await fetchModel('clap-htsat-unfused-audio-q8', { dir, mirror: hub.url }).catch((e: Error) => e);
+    const err = await fetchModel('clap-htsat-unfused-audio-q8', { dir, mirror: hub.url }).catch(
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(DownloadError);
-    expect((err as Error).message).toMatch(/sha256 mismatch .* expected [0-9a-f]{64}\..*recorded by an earlier fetch/s);
+    expect((err as Error).message).toMatch(
+      /sha256 mismatch .* expected [0-9a-f]{64}\..*recorded by an earlier fetch/s,
+    );
     expect((err as Error).message).toMatch(/delete that manifest and fetch again/);
     await expect(stat(join(dir, 'clap-htsat-unfused-audio-q8.onnx'))).rejects.toThrow(/ENOENT/);
     hub.routes[CLAP_Q8_PATH].body = clap;
@@ -88,7 +96,10 @@ describe('fetchModel', () => {
     const dir = await tmp();
     const result = await fetchModel('clap-htsat-unfused-audio', { dir, mirror: `${hub.url}/` });
     expect(result).toMatchObject({ sha256: sha(clap), sha256Source: 'server', downloaded: true });
-    expect((await readManifest(result.manifestPath)).preprocessing).toMatchObject({ sampleRate: 48000, melBands: 64 });
+    expect((await readManifest(result.manifestPath)).preprocessing).toMatchObject({
+      sampleRate: 48000,
+      melBands: 64,
+    });
   });
 
   it('uses and enforces a catalog hash when one is known', async () => {
@@ -104,9 +115,11 @@ describe('fetchModel', () => {
     );
     expect((err as Error).message).toMatch(/sha256 mismatch .* expected e{64}\. The download is corrupt/);
     const short: KnownExport = { ...entry, size: 10 };
-    const sizeErr = await fetchModel(entry.name, { dir: await tmp(), mirror: hub.url, catalog: [short] }).catch(
-      (e: Error) => e,
-    );
+    const sizeErr = await fetchModel(entry.name, {
+      dir: await tmp(),
+      mirror: hub.url,
+      catalog: [short],
+    }).catch((e: Error) => e);
     expect((sizeErr as Error).message).toMatch(/is \d+ bytes, expected 10/);
   });
 
@@ -127,9 +140,9 @@ describe('fetchModel', () => {
       /unknown model 'clip-huge'; known exports: clip-vit-b32-vision, clip-vit-b32-vision-q8, clap-htsat-unfused-audio/,
     );
     await writeFile(join(dir, 'a-file'), '');
-    await expect(fetchModel('clip-vit-b32-vision', { dir: join(dir, 'a-file'), mirror: hub.url })).rejects.toThrow(
-      /cannot create the model directory .*a-file \((EEXIST|ENOTDIR)\)/,
-    );
+    await expect(
+      fetchModel('clip-vit-b32-vision', { dir: join(dir, 'a-file'), mirror: hub.url }),
+    ).rejects.toThrow(/cannot create the model directory .*a-file \((EEXIST|ENOTDIR)\)/);
     await expect(fetchModel('clip-vit-b32-vision', { dir, mirror: 'ftp://x' })).rejects.toThrow(
       /--mirror must be an http\(s\) URL/,
     );

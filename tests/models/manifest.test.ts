@@ -47,7 +47,9 @@ describe('parseManifest', () => {
 
   it('names the file and the field in every error', () => {
     expect(errorFor((m) => delete m.name)).toBe('models/x.json: field "name" is missing');
-    expect(errorFor((m) => (m.kind = 'decoder'))).toMatch(/field "kind" must be one of audio-encoder, .*got "decoder"/);
+    expect(errorFor((m) => (m.kind = 'decoder'))).toMatch(
+      /field "kind" must be one of audio-encoder, .*got "decoder"/,
+    );
     expect(errorFor((m) => (m.sha256 = 'abc'))).toMatch(/field "sha256" must be 64 hex digits/);
     expect(errorFor((m) => (m.file = '../elsewhere.onnx'))).toMatch(/field "file" must be a path relative/);
     expect(errorFor((m) => (m.file = '/abs.onnx'))).toMatch(/field "file"/);
@@ -61,13 +63,23 @@ describe('parseManifest', () => {
     expect(errorFor((m) => (m.outputs = [...(m.outputs as object[]), ...(m.outputs as object[])]))).toMatch(
       /field "outputs" has the tensor name "probs" twice/,
     );
-    expect(errorFor((m) => (m.thresholds = { cat: 0.5 }))).toMatch(/field "thresholds.cat" is not one of "classes"/);
+    expect(errorFor((m) => (m.thresholds = { cat: 0.5 }))).toMatch(
+      /field "thresholds.cat" is not one of "classes"/,
+    );
     expect(errorFor((m) => (m.thresholds = 1.5))).toMatch(/field "thresholds" must be <= 1/);
-    expect(errorFor((m) => (m.features = { audio: 12.5 }))).toMatch(/field "features.audio" must be an integer/);
-    expect(errorFor((m) => (m.features = { visualMap: [7, 7] }))).toMatch(/field "features.visualMap" must be \[height/);
-    expect(errorFor((m) => (m.preprocessing = { sampleRate: -1 }))).toMatch(/"preprocessing.sampleRate" must be >= 1/);
+    expect(errorFor((m) => (m.features = { audio: 12.5 }))).toMatch(
+      /field "features.audio" must be an integer/,
+    );
+    expect(errorFor((m) => (m.features = { visualMap: [7, 7] }))).toMatch(
+      /field "features.visualMap" must be \[height/,
+    );
+    expect(errorFor((m) => (m.preprocessing = { sampleRate: -1 }))).toMatch(
+      /"preprocessing.sampleRate" must be >= 1/,
+    );
     expect(errorFor((m) => (m.preprocessing = { fps: 0 }))).toMatch(/"preprocessing.fps" must be > 0, got 0/);
-    expect(errorFor((m) => (m.provenance = { command: 'x' }))).toMatch(/field "provenance.source" is missing/);
+    expect(errorFor((m) => (m.provenance = { command: 'x' }))).toMatch(
+      /field "provenance.source" is missing/,
+    );
     expect(errorFor((m) => (m.clases = []))).toMatch(/field "clases" is not a manifest field/);
     expect(errorFor((m) => (m.name = 'a/b'))).toMatch(/field "name" must use only letters/);
   });
@@ -82,7 +94,9 @@ describe('parseManifest', () => {
     await writeFile(join(dir, 'bad.json'), '{"name": ');
     expect((await readManifest(join(dir, 'good.json'))).name).toBe('link-synthav');
     await expect(readManifest(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: not valid JSON/);
-    await expect(readManifest(join(dir, 'absent.json'))).rejects.toThrow(/absent\.json: cannot read manifest \(ENOENT\)/);
+    await expect(readManifest(join(dir, 'absent.json'))).rejects.toThrow(
+      /absent\.json: cannot read manifest \(ENOENT\)/,
+    );
     await writeFile(join(dir, 'huge.json'), Buffer.alloc(2 * 1024 * 1024, 32));
     await expect(readManifest(join(dir, 'huge.json'))).rejects.toThrow(
       /huge\.json: 2097152 bytes is too large for a manifest \(at most 1048576\)/,

@@ -14,23 +14,37 @@ const io = {
   outputs: [{ name: 'y', dtype: 'float32' as const, shape: ['batch', 4] }],
 };
 
-function manifest(name: string, kind: ModelManifest['kind'], extra: Partial<ModelManifest> = {}): ModelManifest {
+function manifest(
+  name: string,
+  kind: ModelManifest['kind'],
+  extra: Partial<ModelManifest> = {},
+): ModelManifest {
   return { name, kind, version: '1', file: `${name}.onnx`, sha256: '0'.repeat(64), ...io, ...extra };
 }
 
 /** Writes a manifest and (unless `bytes` is null) its file, with the right sha256. */
-async function put(dir: string, m: ModelManifest, bytes: Buffer | null = Buffer.from(`weights of ${m.name}`)) {
+async function put(
+  dir: string,
+  m: ModelManifest,
+  bytes: Buffer | null = Buffer.from(`weights of ${m.name}`),
+) {
   const sha256 = bytes ? createHash('sha256').update(bytes).digest('hex') : m.sha256;
   if (bytes) await writeFile(join(dir, m.file), bytes);
   await writeFile(join(dir, `${m.name}.json`), formatManifest({ ...m, sha256 }));
 }
 
-const dspAudio = manifest('dsp-audio', 'audio-encoder', { features: { audio: 64 }, preprocessing: { sampleRate: 16000 } });
+const dspAudio = manifest('dsp-audio', 'audio-encoder', {
+  features: { audio: 64 },
+  preprocessing: { sampleRate: 16000 },
+});
 const dspVisual = manifest('dsp-visual', 'visual-encoder', {
   features: { visual: 48, visualMap: [7, 7, 12] },
   preprocessing: { fps: 8 },
 });
-const clap = manifest('clap-audio', 'audio-encoder', { features: { audio: 512 }, preprocessing: { sampleRate: 48000 } });
+const clap = manifest('clap-audio', 'audio-encoder', {
+  features: { audio: 512 },
+  preprocessing: { sampleRate: 48000 },
+});
 
 describe('loadModelDir', () => {
   it('loads manifests, verifies hashes and pairs heads with encoders', async () => {
@@ -40,7 +54,10 @@ describe('loadModelDir', () => {
     await put(dir, clap);
     await put(
       dir,
-      manifest('link', 'parser', { features: { audio: 512, visual: 48 }, preprocessing: { sampleRate: 48000, fps: 8 } }),
+      manifest('link', 'parser', {
+        features: { audio: 512, visual: 48 },
+        preprocessing: { sampleRate: 48000, fps: 8 },
+      }),
     );
     await put(dir, manifest('fnac', 'localizer', { features: { audio: 64, visualMap: [7, 7, 12] } }));
     const loaded = await loadModelDir(dir);
@@ -75,7 +92,9 @@ describe('loadModelDir', () => {
       `${join(dir, 'clap-audio.onnx')} (named by ${join(dir, 'clap-audio.json')}) is missing`,
     );
     expect(byName['dsp-visual'].status).toBe('sha256-mismatch');
-    expect(byName['dsp-visual'].problem).toMatch(/dsp-visual\.onnx does not match .*dsp-visual\.json: sha256 is [0-9a-f]{64}/);
+    expect(byName['dsp-visual'].problem).toMatch(
+      /dsp-visual\.onnx does not match .*dsp-visual\.json: sha256 is [0-9a-f]{64}/,
+    );
     const problems = listProblems(loaded).join('\n');
     expect(problems).toContain(`${join(dir, 'broken.json')}: field "version" is missing`);
     expect(problems).toContain(`${join(dir, 'notes.json')}: cannot read manifest (EISDIR)`);
@@ -97,7 +116,9 @@ describe('loadModelDir', () => {
     await writeFile(join(dir, 'file'), '');
     await expect(loadModelDir(join(dir, 'file'))).rejects.toThrow(/is not a directory/);
     const empty = await loadModelDir(dir);
-    expect(listProblems(empty)).toEqual([`${dir} has no model manifests (*.json): fetch one with 'avvp models fetch <name>'`]);
+    expect(listProblems(empty)).toEqual([
+      `${dir} has no model manifests (*.json): fetch one with 'avvp models fetch <name>'`,
+    ]);
     await rm(dir, { recursive: true });
   });
 });
@@ -121,7 +142,9 @@ describe('loadModelDir with validate', () => {
     ]);
     const problems = listProblems(loaded).join('\n');
     expect(problems).toMatch(/not-onnx\.onnx is not (a valid ONNX file|an ONNX model)/);
-    expect(problems).toMatch(/wrong-io\.onnx does not match its manifest: input 'x' is missing from the file/);
+    expect(problems).toMatch(
+      /wrong-io\.onnx does not match its manifest: input 'x' is missing from the file/,
+    );
   });
 });
 

@@ -40,7 +40,10 @@ describe('validateModelFile', () => {
   it('accepts a file that matches, with numeric manifest dims on symbolic file dims', async () => {
     await expect(validateModelFile(clip, clipIo)).resolves.toBeUndefined();
     await expect(
-      validateModelFile(clip, { ...clipIo, outputs: [{ name: 'image_embeds', dtype: 'float32', shape: [4, 512] }] }),
+      validateModelFile(clip, {
+        ...clipIo,
+        outputs: [{ name: 'image_embeds', dtype: 'float32', shape: [4, 512] }],
+      }),
     ).resolves.toBeUndefined();
   });
 
@@ -60,13 +63,18 @@ describe('validateModelFile', () => {
       "input 'pixel_values' dimension 3 is fixed to 224 in the file, but the manifest's 'width' varies",
     ]);
     expect(
-      await problems(clip, { ...clipIo, outputs: [{ name: 'audio_embeds', dtype: 'float32', shape: ['batch', 512] }] }),
+      await problems(clip, {
+        ...clipIo,
+        outputs: [{ name: 'audio_embeds', dtype: 'float32', shape: ['batch', 512] }],
+      }),
     ).toEqual(["output 'audio_embeds' is missing from the file (it has 'image_embeds')"]);
   });
 
   it('puts the file name and the way out in the message', async () => {
     const err = await validateModelFile(clip, withInput({ name: 'pixels' })).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/clip\.onnx does not match its manifest:\n {2}input 'pixels' is missing/);
+    expect((err as Error).message).toMatch(
+      /clip\.onnx does not match its manifest:\n {2}input 'pixels' is missing/,
+    );
     expect((err as Error).message).toMatch(/Use the ONNX file the manifest was written for/);
   });
 
@@ -91,7 +99,11 @@ describe('validateModelFile', () => {
     const cases: [string, Uint8Array | null, RegExp][] = [
       ['absent.onnx', null, /absent\.onnx does not exist/],
       ['empty.onnx', new Uint8Array(0), /empty\.onnx is empty; re-export or re-download/],
-      ['truncated.onnx', bytes.subarray(0, Math.floor(bytes.length / 2)), /truncated\.onnx is not a valid ONNX file/],
+      [
+        'truncated.onnx',
+        bytes.subarray(0, Math.floor(bytes.length / 2)),
+        /truncated\.onnx is not a valid ONNX file/,
+      ],
       ['text.onnx', new TextEncoder().encode('<html>404 Not Found</html>'), /text\.onnx is not/],
     ];
     for (const [name, content, message] of cases) {

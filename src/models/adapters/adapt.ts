@@ -32,7 +32,11 @@ export interface AdaptResult {
  * Reads `<dir>/<name>.json` and its ONNX file (checked against the manifest's sha256), composes
  * the prefix for its kind of export, and writes `<dir>/<name>-segment.{onnx,json}`.
  */
-export async function adaptExport(dir: string, name: string, opts: { frames?: number } = {}): Promise<AdaptResult> {
+export async function adaptExport(
+  dir: string,
+  name: string,
+  opts: { frames?: number } = {},
+): Promise<AdaptResult> {
   const source = await readManifest(join(dir, `${name}.json`));
   const filePath = join(dir, source.file);
   const actual = await sha256File(filePath).catch((err: NodeJS.ErrnoException) => {
@@ -66,7 +70,11 @@ export async function adaptExport(dir: string, name: string, opts: { frames?: nu
       sha256Source: 'export',
     },
   };
-  const out = { name: outName, filePath: join(dir, manifest.file), manifestPath: join(dir, `${outName}.json`) };
+  const out = {
+    name: outName,
+    filePath: join(dir, manifest.file),
+    manifestPath: join(dir, `${outName}.json`),
+  };
   await writeFile(out.filePath, bytes);
   await writeFile(out.manifestPath, formatManifest(manifest));
   return out;
@@ -76,7 +84,9 @@ type Adapted = { model: ModelProto; manifest: Omit<ModelManifest, 'name' | 'vers
 
 function embeddingOutput(source: ModelManifest, name: string): string {
   if (!source.outputs.some((t) => t.name === name))
-    throw new AdaptError(`${source.name} has no output '${name}' (outputs: ${source.outputs.map((t) => t.name).join(', ')})`);
+    throw new AdaptError(
+      `${source.name} has no output '${name}' (outputs: ${source.outputs.map((t) => t.name).join(', ')})`,
+    );
   return name;
 }
 
@@ -114,7 +124,11 @@ function adaptClipVision(model: ModelProto, source: ModelManifest, frames: numbe
         std: CLIP_STD,
         pooling: 'mean of the per-frame embeddings',
         embedsNormalized: true,
-        ...(tokens ? { visualMap: `frame mean of the ${PATCH_TOKENS} patch tokens (class token dropped), not normalised` } : {}),
+        ...(tokens
+          ? {
+              visualMap: `frame mean of the ${PATCH_TOKENS} patch tokens (class token dropped), not normalised`,
+            }
+          : {}),
       },
       features,
     },

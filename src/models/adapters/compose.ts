@@ -29,7 +29,9 @@ function defaultOpset(m: ModelProto): number {
 export function composePrefix(prefix: ModelProto, model: ModelProto): ModelProto {
   const opset = defaultOpset(model);
   if (opset < MIN_OPSET)
-    throw new ComposeError(`the model uses opset ${opset}; preprocessing prefixes need opset ${MIN_OPSET} or later`);
+    throw new ComposeError(
+      `the model uses opset ${opset}; preprocessing prefixes need opset ${MIN_OPSET} or later`,
+    );
   const linked = new Map<string, ValueInfoProto>();
   for (const out of prefix.graph.outputs) {
     const target = model.graph.inputs.find((i) => i.name === out.name);
@@ -43,7 +45,9 @@ export function composePrefix(prefix: ModelProto, model: ModelProto): ModelProto
   const modelNames = namesOf(model.graph);
   for (const input of prefix.graph.inputs) {
     if (modelNames.has(input.name))
-      throw new ComposeError(`the prefix input '${input.name}' is also a name inside the model; rename the prefix input`);
+      throw new ComposeError(
+        `the prefix input '${input.name}' is also a name inside the model; rename the prefix input`,
+      );
   }
   const keep = new Set([...prefix.graph.inputs.map((i) => i.name), ...linked.keys()]);
   const rename = (name: string) => (name === '' || keep.has(name) ? name : NS + name);
@@ -56,7 +60,10 @@ export function composePrefix(prefix: ModelProto, model: ModelProto): ModelProto
   const graph: GraphProto = {
     ...model.graph,
     nodes: [...prefixNodes, ...model.graph.nodes],
-    initializers: [...prefix.graph.initializers.map((t) => ({ ...t, name: rename(t.name) })), ...model.graph.initializers],
+    initializers: [
+      ...prefix.graph.initializers.map((t) => ({ ...t, name: rename(t.name) })),
+      ...model.graph.initializers,
+    ],
     inputs: [...prefix.graph.inputs, ...model.graph.inputs.filter((i) => !linked.has(i.name))],
     valueInfo: [...model.graph.valueInfo],
   };
@@ -84,7 +91,9 @@ export function poolFrames(model: ModelProto, output: string, frames: number): v
   const shape = declaredShape(model, output);
   const dim = shape?.[shape.length - 1];
   if (shape?.length !== 2 || typeof dim !== 'number')
-    throw new ComposeError(`output '${output}' must be [batch, D] with a fixed D to pool frames, got [${shape}]`);
+    throw new ComposeError(
+      `output '${output}' must be [batch, D] with a fixed D to pool frames, got [${shape}]`,
+    );
   const edit = appendAfter(model, output, 'pool');
   edit.initializer('shape', DataType.INT64, [3], int64Bytes([-1, frames, dim]));
   edit.initializer('axes', DataType.INT64, [1], int64Bytes([1]));
@@ -103,7 +112,12 @@ export function poolPatchTokens(model: ModelProto, output: string, frames: numbe
   const shape = declaredShape(model, output);
   const [tokens, dim] = [shape?.[1], shape?.[2]];
   const side = typeof tokens === 'number' ? Math.round(Math.sqrt(tokens - 1)) : NaN;
-  if (shape?.length !== 3 || typeof dim !== 'number' || typeof tokens !== 'number' || side * side !== tokens - 1)
+  if (
+    shape?.length !== 3 ||
+    typeof dim !== 'number' ||
+    typeof tokens !== 'number' ||
+    side * side !== tokens - 1
+  )
     throw new ComposeError(
       `output '${output}' must be [batch, 1 + h*h, D] (class token + square patch grid), got [${shape}]`,
     );
@@ -125,7 +139,8 @@ export function renameOutput(model: ModelProto, from: string, to: string): void 
   const g = model.graph;
   const declared = g.outputs.find((o) => o.name === from);
   if (!declared) throw new ComposeError(`the model has no output '${from}'`);
-  if (namesOf(g).has(to)) throw new ComposeError(`cannot rename output '${from}' to '${to}': the name is taken`);
+  if (namesOf(g).has(to))
+    throw new ComposeError(`cannot rename output '${from}' to '${to}': the name is taken`);
   for (const node of g.nodes) {
     node.outputs = node.outputs.map((n) => (n === from ? to : n));
     node.inputs = node.inputs.map((n) => (n === from ? to : n));
@@ -181,11 +196,15 @@ function checkLink(out: ValueInfoProto, input: ValueInfoProto): void {
     );
   if (out.shape === undefined || input.shape === undefined) return;
   if (out.shape.length !== input.shape.length)
-    throw new ComposeError(`the prefix output '${out.name}' has rank ${out.shape.length}, the model input ${input.shape.length}`);
+    throw new ComposeError(
+      `the prefix output '${out.name}' has rank ${out.shape.length}, the model input ${input.shape.length}`,
+    );
   out.shape.forEach((d, axis) => {
     const want = input.shape![axis];
     if (typeof d === 'number' && typeof want === 'number' && d !== want)
-      throw new ComposeError(`the prefix output '${out.name}' has ${d} at axis ${axis}, the model input ${want}`);
+      throw new ComposeError(
+        `the prefix output '${out.name}' has ${d} at axis ${axis}, the model input ${want}`,
+      );
   });
 }
 

@@ -31,7 +31,9 @@ export function slaneyMelBank(opts: {
   const melLo = hzToMelSlaney(fMin);
   const melHi = hzToMelSlaney(fMax);
   // bands + 2 edge frequencies: band j rises from edge j to edge j+1 and falls to edge j+2.
-  const edges = Array.from({ length: bands + 2 }, (_, i) => melToHzSlaney(melLo + ((melHi - melLo) * i) / (bands + 1)));
+  const edges = Array.from({ length: bands + 2 }, (_, i) =>
+    melToHzSlaney(melLo + ((melHi - melLo) * i) / (bands + 1)),
+  );
   const bank = new Float64Array(bins * bands);
   for (let k = 0; k < bins; k++) {
     const hz = (k * sampleRate) / 2 / (bins - 1);

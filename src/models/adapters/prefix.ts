@@ -19,7 +19,9 @@ export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
  * `frames: F` the input is a segment's frames [B, F, size, size, 3] and the output stacks them,
  * [B*F, 3, size, size] (see poolFrames in compose.ts for the way back).
  */
-export function clipPixelPrefix(opts: { size?: number; frames?: number; input?: string; output?: string } = {}): Graph {
+export function clipPixelPrefix(
+  opts: { size?: number; frames?: number; input?: string; output?: string } = {},
+): Graph {
   const size = opts.size ?? 224;
   const g = new Graph({ name: 'clip_pixel_prefix' });
   const name = opts.input ?? 'frames';
@@ -86,25 +88,42 @@ export function logMelPrefix(o: LogMelOptions = CLAP_LOG_MEL): Graph {
   const g = new Graph({ name: 'log_mel_prefix' });
   const audio = g.input(o.input ?? 'audio', 'float32', ['batch', o.samples]);
   const copies = Math.floor(o.paddedSamples / o.samples);
-  if (copies < 1) throw new Error(`logMelPrefix: paddedSamples (${o.paddedSamples}) is shorter than samples (${o.samples})`);
+  if (copies < 1)
+    throw new Error(
+      `logMelPrefix: paddedSamples (${o.paddedSamples}) is shorter than samples (${o.samples})`,
+    );
   let signal = g.emit('Tile', [audio, g.ints([1, copies])], {}, [
     { dtype: 'float32', shape: ['batch', copies * o.samples] },
   ])[0];
   const rest = o.paddedSamples - copies * o.samples;
   if (rest > 0) signal = g.pad(signal, [0, 0, 0, rest]);
   const half = o.fftSize / 2;
-  const padded = g.emit('Pad', [g.unsqueeze(signal, [1]), g.ints([0, 0, half, 0, 0, half])], { mode: 'reflect' }, [
-    { dtype: 'float32', shape: ['batch', 1, o.paddedSamples + o.fftSize] },
-  ])[0];
+  const padded = g.emit(
+    'Pad',
+    [g.unsqueeze(signal, [1]), g.ints([0, 0, half, 0, 0, half])],
+    { mode: 'reflect' },
+    [{ dtype: 'float32', shape: ['batch', 1, o.paddedSamples + o.fftSize] }],
+  )[0];
   const bins = half + 1;
   const frames = logMelFrames(o);
-  const spectrum = g.emit('Conv', [padded, g.constant(dftKernels(o.fftSize), [2 * bins, 1, o.fftSize])], { strides: [o.hop] }, [
-    { dtype: 'float32', shape: ['batch', 2 * bins, frames] },
-  ])[0];
+  const spectrum = g.emit(
+    'Conv',
+    [padded, g.constant(dftKernels(o.fftSize), [2 * bins, 1, o.fftSize])],
+    { strides: [o.hop] },
+    [{ dtype: 'float32', shape: ['batch', 2 * bins, frames] }],
+  )[0];
   // [B, 2, bins, frames]: real and imaginary halves; power = re^2 + im^2.
   const parts = g.reshape(spectrum, [0, 2, bins, frames]);
   const power = g.reduceSum(g.mul(parts, parts), [1]);
-  const bank = Float32Array.from(slaneyMelBank({ sampleRate: o.sampleRate, fftSize: o.fftSize, bands: o.bands, fMin: o.fMin, fMax: o.fMax }));
+  const bank = Float32Array.from(
+    slaneyMelBank({
+      sampleRate: o.sampleRate,
+      fftSize: o.fftSize,
+      bands: o.bands,
+      fMin: o.fMin,
+      fMax: o.fMax,
+    }),
+  );
   const mel = g.matmul(g.transpose(power, [0, 2, 1]), g.constant(bank, [bins, o.bands]));
   const floored = g.emit('Max', [mel, g.scalar(1e-10)], {}, [{ dtype: 'float32', shape: mel.shape }])[0];
   const db = g.mul(g.log(floored), 10 / Math.LN10);

@@ -120,9 +120,19 @@ function frames(g: Graph, audio: Tensor): Tensor {
  */
 function dftBasis(g: Graph): Tensor {
   const bins = FFT_SIZE / 2 + 1;
-  const n = g.constant(Array.from({ length: FFT_SIZE }, (_, i) => i), [FFT_SIZE, 1], 'int64');
-  const k = g.constant(Array.from({ length: bins }, (_, i) => i), [1, bins], 'int64');
-  const kn = g.emit('Mod', [g.mul(n, k), g.constant([FFT_SIZE], [], 'int64')], {}, [{ dtype: 'int64', shape: [FFT_SIZE, bins] }])[0];
+  const n = g.constant(
+    Array.from({ length: FFT_SIZE }, (_, i) => i),
+    [FFT_SIZE, 1],
+    'int64',
+  );
+  const k = g.constant(
+    Array.from({ length: bins }, (_, i) => i),
+    [1, bins],
+    'int64',
+  );
+  const kn = g.emit('Mod', [g.mul(n, k), g.constant([FFT_SIZE], [], 'int64')], {}, [
+    { dtype: 'int64', shape: [FFT_SIZE, bins] },
+  ])[0];
   const angle = g.mul(g.cast(kn, 'float32'), (2 * Math.PI) / FFT_SIZE);
   const trig = (op: string) => g.emit(op, [angle], {}, [{ dtype: 'float32', shape: [FFT_SIZE, bins] }])[0];
   const basis = g.concat([trig('Cos'), g.neg(trig('Sin'))], 1);
@@ -132,7 +142,10 @@ function dftBasis(g: Graph): Tensor {
 
 function melMatrix(g: Graph): Tensor {
   const bins = FFT_SIZE / 2 + 1;
-  return g.constant(melFilterBank(MEL_BANDS, FFT_SIZE, AUDIO_SAMPLE_RATE, 0, AUDIO_SAMPLE_RATE / 2), [bins, MEL_BANDS]);
+  return g.constant(melFilterBank(MEL_BANDS, FFT_SIZE, AUDIO_SAMPLE_RATE, 0, AUDIO_SAMPLE_RATE / 2), [
+    bins,
+    MEL_BANDS,
+  ]);
 }
 
 const hzToMel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
@@ -151,7 +164,13 @@ export function melCentres(bands: number, lowHz: number, highHz: number): number
  * triangle (flat for white noise). Computed here rather than by ONNX MelWeightMatrix, whose edges
  * are rounded to whole bins and leave the narrow low bands as single-bin copies of each other.
  */
-export function melFilterBank(bands: number, fftSize: number, sampleRate: number, lowHz: number, highHz: number): Float32Array {
+export function melFilterBank(
+  bands: number,
+  fftSize: number,
+  sampleRate: number,
+  lowHz: number,
+  highHz: number,
+): Float32Array {
   const bins = fftSize / 2 + 1;
   const edges = [lowHz, ...melCentres(bands, lowHz, highHz), highHz];
   const out = new Float32Array(bins * bands);
@@ -262,7 +281,16 @@ function globalStatistics(g: Graph, power: Tensor, logMel: Tensor): Tensor {
   const flatness = g.div(geometric, g.add(meanPower, LOG_FLOOR));
   const energy = g.log(g.add(meanPower, LOG_FLOOR));
   const onset = g.reduceMax(g.reduceMean(rises(g, logMel), [2]), [1], true);
-  return g.concat([...meanStd(g, centroid), ...meanStd(g, flatness), ...meanStd(g, energy), g.reduceMax(energy, [1], true), onset], 1);
+  return g.concat(
+    [
+      ...meanStd(g, centroid),
+      ...meanStd(g, flatness),
+      ...meanStd(g, energy),
+      g.reduceMax(energy, [1], true),
+      onset,
+    ],
+    1,
+  );
 }
 
 /** Mean and (population) std over axis 1 of [B, T], each [B, 1]. */

@@ -8,6 +8,20 @@ export {
   melFilterBank,
   type DspAudioOptions,
 } from './audio.js';
-export { VISUAL_ENCODER, VISUAL_FEATURES, VISUAL_LAYOUT, MAP_CHANNELS, buildDspVisualEncoder, type DspVisualOptions } from './visual.js';
+export {
+  VISUAL_ENCODER,
+  VISUAL_FEATURES,
+  VISUAL_LAYOUT,
+  MAP_CHANNELS,
+  buildDspVisualEncoder,
+  type DspVisualOptions,
+} from './visual.js';
 export { BUNDLED_MODELS, DSP_VERSION, dspAudioModel, dspVisualModel, type BuiltModel } from './manifests.js';
-export { EncoderInputError, dspAudioEncoder, dspVisualEncoder, sessionRunner, type DspVisualEncoding, type RunModel } from './run.js';
+export {
+  EncoderInputError,
+  dspAudioEncoder,
+  dspVisualEncoder,
+  sessionRunner,
+  type DspVisualEncoding,
+  type RunModel,
+} from './run.js';

@@ -39,7 +39,8 @@ export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) =
     if (segments.length === 0) return [];
     const data = new Float32Array(segments.length * samples);
     segments.forEach((s, b) => {
-      if (s.audio === null) throw new EncoderInputError(`dsp-audio: ${where(s)} has no audio; pass only segments with audio`);
+      if (s.audio === null)
+        throw new EncoderInputError(`dsp-audio: ${where(s)} has no audio; pass only segments with audio`);
       if (s.sampleRate !== sampleRate || s.audio.length !== samples) {
         throw new EncoderInputError(
           `dsp-audio: ${where(s)} has ${s.audio.length} samples at ${s.sampleRate} Hz; the encoder takes ` +
@@ -48,7 +49,9 @@ export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) =
       }
       const bad = s.audio.findIndex((x) => !Number.isFinite(x));
       if (bad >= 0) {
-        throw new EncoderInputError(`dsp-audio: ${where(s)} has a non-finite sample (${s.audio[bad]}) at index ${bad}`);
+        throw new EncoderInputError(
+          `dsp-audio: ${where(s)} has a non-finite sample (${s.audio[bad]}) at index ${bad}`,
+        );
       }
       data.set(s.audio, b * samples);
     });
@@ -58,14 +61,17 @@ export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) =
 }
 
 /** Segments -> visual_features [35] and visual_map [7, 7, 8] each. */
-export function dspVisualEncoder(run: RunModel): (segments: readonly Segment[]) => Promise<DspVisualEncoding[]> {
+export function dspVisualEncoder(
+  run: RunModel,
+): (segments: readonly Segment[]) => Promise<DspVisualEncoding[]> {
   const { frames, width, height, input, output, mapOutput, features, mapShape } = VISUAL_ENCODER;
   const frameBytes = width * height * 3;
   return async (segments) => {
     if (segments.length === 0) return [];
     const data = new Uint8Array(segments.length * frames * frameBytes);
     segments.forEach((s, b) => {
-      if (s.frames === null) throw new EncoderInputError(`dsp-visual: ${where(s)} has no frames; pass only segments with video`);
+      if (s.frames === null)
+        throw new EncoderInputError(`dsp-visual: ${where(s)} has no frames; pass only segments with video`);
       if (s.width !== width || s.height !== height) {
         throw new EncoderInputError(
           `dsp-visual: ${where(s)} is ${s.width}x${s.height}; the encoder takes ${width}x${height} RGB24 frames: ` +
@@ -86,7 +92,9 @@ export function dspVisualEncoder(run: RunModel): (segments: readonly Segment[]) 
         data.set(f, (b * frames + i) * frameBytes);
       });
     });
-    const result = await run({ [input]: { type: 'uint8', data, dims: [segments.length, frames, height, width, 3] } });
+    const result = await run({
+      [input]: { type: 'uint8', data, dims: [segments.length, frames, height, width, 3] },
+    });
     const mapSize = mapShape[0] * mapShape[1] * mapShape[2];
     const vectors = split(result, output, segments.length, features);
     const maps = split(result, mapOutput, segments.length, mapSize);
@@ -99,7 +107,9 @@ function split(result: TensorMap, name: string, batch: number, size: number): Fl
   const t = result[name];
   if (!t || t.type !== 'float32' || t.data.length !== batch * size) {
     const got = t ? `${t.type} [${t.dims.join(', ')}]` : `none (outputs: ${Object.keys(result).join(', ')})`;
-    throw new Error(`DSP encoder output '${name}': expected float32 with ${batch} x ${size} values, got ${got}`);
+    throw new Error(
+      `DSP encoder output '${name}': expected float32 with ${batch} x ${size} values, got ${got}`,
+    );
   }
   const data = t.data as Float32Array;
   return Array.from({ length: batch }, (_, b) => data.slice(b * size, (b + 1) * size));
@@ -113,7 +123,11 @@ export function sessionRunner(session: ort.InferenceSession): RunModel {
     const outputs = await session.run(inputs);
     const result: TensorMap = {};
     for (const [name, t] of Object.entries(outputs)) {
-      result[name] = { type: t.type as TensorMap[string]['type'], data: t.data as TensorMap[string]['data'], dims: [...t.dims] };
+      result[name] = {
+        type: t.type as TensorMap[string]['type'],
+        data: t.data as TensorMap[string]['data'],
+        dims: [...t.dims],
+      };
     }
     return result;
   };

@@ -98,9 +98,24 @@ export interface DspVisualOptions {
 export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
   const name = opts.name ?? 'dsp-visual';
   const g = new Graph({ name });
-  const frames = g.input(VISUAL_ENCODER.input, 'uint8', ['batch', VISUAL_FRAMES, VISUAL_SIZE, VISUAL_SIZE, 3]);
+  const frames = g.input(VISUAL_ENCODER.input, 'uint8', [
+    'batch',
+    VISUAL_FRAMES,
+    VISUAL_SIZE,
+    VISUAL_SIZE,
+    3,
+  ]);
   const rgb = g.scope('downsample', () => downsample(g, frames)); // [B, F, 56, 56, 3], 0..255
-  const luma = g.squeeze(g.matmul(rgb, g.constant(LUMA.map((w) => w / 255), [3, 1])), [4]); // [B, F, 56, 56], 0..1
+  const luma = g.squeeze(
+    g.matmul(
+      rgb,
+      g.constant(
+        LUMA.map((w) => w / 255),
+        [3, 1],
+      ),
+    ),
+    [4],
+  ); // [B, F, 56, 56], 0..1
 
   const range = g.sub(g.reduceMax(rgb, [4]), reduceMin(g, rgb, 4)); // max - min channel, 0..255
   const huePixels = g.scope('hue', () => hueEnergies(g, rgb)); // [B, F, 56, 56, 6]
@@ -130,7 +145,11 @@ export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
   const pooled = g.scope('pooled', () => {
     // Pixel-level pooling: the colour of the most colourful pixels, and of the pixels that changed.
     const pixels = g.concat([g.mul(rgb, 1 / 255), huePixels], 4); // [B, F, 56, 56, 9]
-    const salient = pixelPooling(g, pixels, g.softmax(g.reshape(g.mul(range, SALIENCE_SHARPNESS / 255), [-1, PIXELS]), 1));
+    const salient = pixelPooling(
+      g,
+      pixels,
+      g.softmax(g.reshape(g.mul(range, SALIENCE_SHARPNESS / 255), [-1, PIXELS]), 1),
+    );
     const moving = g.add(g.reshape(absDiff, [-1, PIXELS - WORK_SIZE * WORK_SIZE]), MOTION_WEIGHT_FLOOR);
     const laterPixels = g.slice(pixels, [1], [VISUAL_FRAMES], [1]);
     const movingColour = pixelPooling(g, laterPixels, g.div(moving, g.reduceSum(moving, [1], true)));
@@ -148,7 +167,8 @@ export function buildDspVisualEncoder(opts: DspVisualOptions = {}): Uint8Array {
 function downsample(g: Graph, frames: Tensor): Tensor {
   const rows = g.reshape(g.cast(frames, 'float32'), [-1, VISUAL_FRAMES, VISUAL_SIZE, WORK_SIZE, POOL * 3]);
   const sumPixels = new Float32Array(POOL * 3 * 3);
-  for (let p = 0; p < POOL; p++) for (let c = 0; c < 3; c++) sumPixels[(p * 3 + c) * 3 + c] = 1 / (POOL * POOL);
+  for (let p = 0; p < POOL; p++)
+    for (let c = 0; c < 3; c++) sumPixels[(p * 3 + c) * 3 + c] = 1 / (POOL * POOL);
   const across = g.matmul(rows, g.constant(sumPixels, [POOL * 3, 3])); // [B, F, 224, 56, 3]
   const blocks = g.reshape(across, [-1, VISUAL_FRAMES, WORK_SIZE, POOL, WORK_SIZE * 3]);
   return g.reshape(g.reduceSum(blocks, [3]), [-1, VISUAL_FRAMES, WORK_SIZE, WORK_SIZE, 3]);
@@ -210,7 +230,9 @@ function hueEnergies(g: Graph, rgb: Tensor): Tensor {
   const alpha = [1, -0.5, -0.5]; // chroma-plane coordinates of the R, G and B axes
   const beta = [0, Math.sqrt(3) / 2, -Math.sqrt(3) / 2];
   const weights = [0, 1, 2].flatMap((c) =>
-    HUES.map((h) => (alpha[c] * Math.cos((h * Math.PI) / 180) + beta[c] * Math.sin((h * Math.PI) / 180)) / 255),
+    HUES.map(
+      (h) => (alpha[c] * Math.cos((h * Math.PI) / 180) + beta[c] * Math.sin((h * Math.PI) / 180)) / 255,
+    ),
   );
   return g.relu(g.matmul(rgb, g.constant(weights, [3, HUES.length])));
 }
@@ -248,7 +270,10 @@ function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerSt
   const max = g.reduceMax(cells, [1]);
   const cellStd = std(g, cells, [1]);
   const motionWeights = g.add(g.slice(cells, [MOTION], [MOTION + 1], [2]), MOTION_WEIGHT_FLOOR); // [B, 49, 1]
-  const motionWeighted = g.div(g.reduceSum(g.mul(cells, motionWeights), [1]), g.reduceSum(motionWeights, [1]));
+  const motionWeighted = g.div(
+    g.reduceSum(g.mul(cells, motionWeights), [1]),
+    g.reduceSum(motionWeights, [1]),
+  );
   const chromaWeights = g.softmax(g.mul(g.slice(cells, [CHROMA], [CHROMA + 1], [2]), CHROMA_SHARPNESS), 1);
   const chromaWeighted = g.reduceSum(g.mul(cells, chromaWeights), [1]);
 
@@ -258,5 +283,8 @@ function pooledFeatures(g: Graph, map: Tensor, luma: LumaStatistics, motionPerSt
   const brightnessChange = std(g, frameMean, [1]);
   const stepMotion = g.reduceMean(g.reshape(motionPerStep, [-1, VISUAL_FRAMES - 1, GRID * GRID]), [2]);
   const motionPeak = g.reduceMax(stepMotion, [1], true);
-  return g.concat([mean, max, cellStd, motionWeighted, chromaWeighted, frameContrast, brightnessChange, motionPeak], 1);
+  return g.concat(
+    [mean, max, cellStd, motionWeighted, chromaWeighted, frameContrast, brightnessChange, motionPeak],
+    1,
+  );
 }

@@ -9,7 +9,13 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Provider } from '../session.js';
-import { transferable, type FromWorker, type ModelInfo, type TensorMap, type WorkerInit } from './protocol.js';
+import {
+  transferable,
+  type FromWorker,
+  type ModelInfo,
+  type TensorMap,
+  type WorkerInit,
+} from './protocol.js';
 
 export type { RunModel, TensorData, TensorMap, TensorType } from './protocol.js';
 
@@ -116,7 +122,9 @@ export class InferencePool {
     if (Object.keys(options.models).length === 0) {
       throw new RangeError('inference pool: no models given; pass at least one { name: path or bytes }');
     }
-    const entry = options.workerUrl ? { url: options.workerUrl, execArgv: bundledWorker().execArgv } : bundledWorker();
+    const entry = options.workerUrl
+      ? { url: options.workerUrl, execArgv: bundledWorker().execArgv }
+      : bundledWorker();
     const pool = new InferencePool(
       { models: options.models, providers: options.providers ?? ['cuda', 'cpu'], intraOpNumThreads },
       entry,
@@ -160,7 +168,9 @@ export class InferencePool {
     if (this.broken) return Promise.reject(this.broken);
     if (!Object.hasOwn(this.init.models, model)) {
       return Promise.reject(
-        new PoolError(`inference pool: no model named '${model}' (models: ${Object.keys(this.init.models).join(', ')})`),
+        new PoolError(
+          `inference pool: no model named '${model}' (models: ${Object.keys(this.init.models).join(', ')})`,
+        ),
       );
     }
     return new Promise<TensorMap>((resolve, reject) => {
@@ -215,7 +225,8 @@ export class InferencePool {
         else this.crashed(slot, `uncaught error: ${err.message}`);
       });
       worker.on('exit', (code) => {
-        if (!ready) reject(new PoolError(`inference worker exited with code ${code} before loading its models`));
+        if (!ready)
+          reject(new PoolError(`inference worker exited with code ${code} before loading its models`));
         else if (!slot.retiring) this.crashed(slot, `exited with code ${code}`);
       });
     });
@@ -235,7 +246,11 @@ export class InferencePool {
       } catch (err) {
         clearTimeout(timer);
         slot.task = undefined;
-        task.reject(new PoolError(`inference pool: cannot send the inputs of '${task.model}': ${(err as Error).message}`));
+        task.reject(
+          new PoolError(
+            `inference pool: cannot send the inputs of '${task.model}': ${(err as Error).message}`,
+          ),
+        );
       }
     }
   }

@@ -41,7 +41,11 @@ async function open(): Promise<void> {
 async function run(id: number, model: string, feeds: TensorMap): Promise<void> {
   const session = sessions.get(model);
   if (!session) {
-    post({ type: 'error', id, message: `no model named '${model}' (loaded: ${[...sessions.keys()].join(', ')})` });
+    post({
+      type: 'error',
+      id,
+      message: `no model named '${model}' (loaded: ${[...sessions.keys()].join(', ')})`,
+    });
     return;
   }
   try {

@@ -1,6 +1,11 @@
 // The DSP audio encoder against a float64 reference and against what known signals must give.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AUDIO_FEATURES, AUDIO_LAYOUT, EncoderInputError, melFilterBank } from '../../../src/models/encoders/index.js';
+import {
+  AUDIO_FEATURES,
+  AUDIO_LAYOUT,
+  EncoderInputError,
+  melFilterBank,
+} from '../../../src/models/encoders/index.js';
 import type { Segment } from '../../../src/types.js';
 import { audioEncoder, clicks, modulatedNoise, segment, tones, worstError } from './helpers.js';
 import { referenceAudio, referenceCentres } from './reference.js';
@@ -42,7 +47,16 @@ describe('dsp-audio', () => {
   // Tolerance |onnx - reference| <= 1e-3 + 1e-3 |reference| for every dimension (measured worst:
   // about 3% of that, float32 against float64).
   test.each([
-    ['two tones in noise', tones([[440, 0.3], [3000, 0.1]], 0.01)],
+    [
+      'two tones in noise',
+      tones(
+        [
+          [440, 0.3],
+          [3000, 0.1],
+        ],
+        0.01,
+      ),
+    ],
     ['noise amplitude-modulated at 5 Hz', modulatedNoise(5, 0.9)],
     ['clicks every 250 ms', clicks(4000)],
     ['silence', new Float32Array(16000)],
@@ -127,7 +141,9 @@ describe('dsp-audio', () => {
   });
 
   test('a filter bank with bands narrower than the bin spacing is refused', () => {
-    expect(() => melFilterBank(128, 64, 16000, 0, 8000)).toThrow(/mel band 0 .* contains no FFT bin: use fewer bands or a longer FFT/);
+    expect(() => melFilterBank(128, 64, 16000, 0, 8000)).toThrow(
+      /mel band 0 .* contains no FFT bin: use fewer bands or a longer FFT/,
+    );
     const bank = melFilterBank(64, 512, 16000, 0, 8000);
     for (let m = 0; m < 64; m++) {
       let sum = 0;

@@ -8,7 +8,14 @@ import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { formatManifest } from '../../../src/models/manifest.js';
 import { loadModelDir } from '../../../src/models/registry.js';
-import { BUNDLED_MODELS, buildDspAudioEncoder, buildDspVisualEncoder, dspAudioEncoder, dspVisualEncoder, sessionRunner } from '../../../src/models/encoders/index.js';
+import {
+  BUNDLED_MODELS,
+  buildDspAudioEncoder,
+  buildDspVisualEncoder,
+  dspAudioEncoder,
+  dspVisualEncoder,
+  sessionRunner,
+} from '../../../src/models/encoders/index.js';
 import { InferencePool } from '../../../src/models/runtime/pool.js';
 import { openSession } from '../../../src/models/session.js';
 import { encodeBatch, type Encoders } from '../../../src/operators/encode.js';
@@ -69,7 +76,9 @@ describe('bundled DSP encoder files', () => {
   });
 
   test('models:build with --dir but no folder fails with a usage message', async () => {
-    const failed = await run('npx', ['tsx', 'scripts/build-models.ts', '--dir']).catch((e: { code: number; stderr: string }) => e);
+    const failed = await run('npx', ['tsx', 'scripts/build-models.ts', '--dir']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(failed).toMatchObject({ code: 2 });
     expect((failed as { stderr: string }).stderr).toMatch(/--dir needs a folder/);
   });
@@ -77,8 +86,14 @@ describe('bundled DSP encoder files', () => {
 
 describe('DSP encoders in the encode operator', () => {
   test('SynthAV segments (one without audio) become Features with the documented sizes', async () => {
-    const audio = await openSession(join(MODELS, 'dsp-audio.onnx'), { providers: ['cpu'], intraOpThreads: 1 });
-    const visual = await openSession(join(MODELS, 'dsp-visual.onnx'), { providers: ['cpu'], intraOpThreads: 1 });
+    const audio = await openSession(join(MODELS, 'dsp-audio.onnx'), {
+      providers: ['cpu'],
+      intraOpThreads: 1,
+    });
+    const visual = await openSession(join(MODELS, 'dsp-visual.onnx'), {
+      providers: ['cpu'],
+      intraOpThreads: 1,
+    });
     try {
       const encoders: Encoders = {
         audio: dspAudioEncoder(sessionRunner(audio.session)),

@@ -1,6 +1,12 @@
 // Shared pieces of the encoder tests: real onnxruntime sessions on freshly built graphs, segments
 // made from PCM or frames, and signal/image generators.
-import { buildDspAudioEncoder, buildDspVisualEncoder, dspAudioEncoder, dspVisualEncoder, sessionRunner } from '../../../src/models/encoders/index.js';
+import {
+  buildDspAudioEncoder,
+  buildDspVisualEncoder,
+  dspAudioEncoder,
+  dspVisualEncoder,
+  sessionRunner,
+} from '../../../src/models/encoders/index.js';
 import { openSession } from '../../../src/models/session.js';
 import type { Segment } from '../../../src/types.js';
 import { Rng } from '../../../src/util/rng.js';
@@ -15,7 +21,9 @@ export async function visualEncoder() {
   return { encode: dspVisualEncoder(sessionRunner(session)), session };
 }
 
-export function segment(parts: { audio?: Float32Array | null; frames?: Uint8Array[] | null; index?: number } = {}): Segment {
+export function segment(
+  parts: { audio?: Float32Array | null; frames?: Uint8Array[] | null; index?: number } = {},
+): Segment {
   const index = parts.index ?? 0;
   return {
     stream: 'test',
@@ -45,7 +53,10 @@ export function tones(partials: [number, number][], noise: number, seed = 1): Fl
 /** White noise whose amplitude follows 1 + depth sin(2 pi rate t). */
 export function modulatedNoise(rate: number, depth: number, seed = 2): Float32Array {
   const rng = new Rng(seed);
-  return Float32Array.from({ length: 16000 }, (_, i) => 0.1 * (1 + depth * Math.sin((2 * Math.PI * rate * i) / 16000)) * rng.normal());
+  return Float32Array.from(
+    { length: 16000 },
+    (_, i) => 0.1 * (1 + depth * Math.sin((2 * Math.PI * rate * i) / 16000)) * rng.normal(),
+  );
 }
 
 /** Decaying noise bursts (clicks) every `period` samples over a faint noise floor. */
@@ -58,7 +69,10 @@ export function clicks(period: number, seed = 3): Float32Array {
 }
 
 /** A 224x224 RGB24 frame filled with `rgb`, with optional rectangles [x0, y0, x1, y1, rgb] drawn on it. */
-export function frame(rgb: [number, number, number], rects: [number, number, number, number, [number, number, number]][] = []): Uint8Array {
+export function frame(
+  rgb: [number, number, number],
+  rects: [number, number, number, number, [number, number, number]][] = [],
+): Uint8Array {
   const f = new Uint8Array(224 * 224 * 3);
   const fill = (x0: number, y0: number, x1: number, y1: number, c: [number, number, number]) => {
     for (let y = Math.max(0, y0); y < Math.min(224, y1); y++)
@@ -76,7 +90,12 @@ export function noiseFrames(seed: number, lo = 0, hi = 256): Uint8Array[] {
 }
 
 /** Largest |a - b| / (abs + rel |b|) over all entries; <= 1 means within tolerance. */
-export function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>, abs: number, rel: number): { ratio: number; at: number } {
+export function worstError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  abs: number,
+  rel: number,
+): { ratio: number; at: number } {
   let worst = { ratio: 0, at: -1 };
   for (let i = 0; i < expected.length; i++) {
     const ratio = Math.abs(actual[i] - expected[i]) / (abs + rel * Math.abs(expected[i]));

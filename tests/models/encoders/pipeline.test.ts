@@ -3,7 +3,14 @@
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { expect, test } from 'vitest';
-import { AUDIO_LAYOUT, MAP_CHANNELS, VISUAL_LAYOUT, dspAudioEncoder, dspVisualEncoder, sessionRunner } from '../../../src/models/encoders/index.js';
+import {
+  AUDIO_LAYOUT,
+  MAP_CHANNELS,
+  VISUAL_LAYOUT,
+  dspAudioEncoder,
+  dspVisualEncoder,
+  sessionRunner,
+} from '../../../src/models/encoders/index.js';
 import { openSession } from '../../../src/models/session.js';
 import { encode } from '../../../src/operators/encode.js';
 import { fromMedia } from '../../../src/streams/fromMedia.js';
@@ -20,11 +27,20 @@ const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 test('grey, then red frames; silence, then a 1 kHz tone: the features follow the source second by second', async () => {
   const source = lavfiSource({
     seconds: 3,
-    video: { width: 320, height: 240, fps: 25, background: 'gray', boxes: [{ from: 1, to: 3, color: 'red' }] },
+    video: {
+      width: 320,
+      height: 240,
+      fps: 25,
+      background: 'gray',
+      boxes: [{ from: 1, to: 3, color: 'red' }],
+    },
     audio: { sampleRate: 48000, tones: [{ from: 2, to: 3, freq: 1000, amplitude: 0.5 }] },
   });
   const audio = await openSession(join(MODELS, 'dsp-audio.onnx'), { providers: ['cpu'], intraOpThreads: 1 });
-  const visual = await openSession(join(MODELS, 'dsp-visual.onnx'), { providers: ['cpu'], intraOpThreads: 1 });
+  const visual = await openSession(join(MODELS, 'dsp-visual.onnx'), {
+    providers: ['cpu'],
+    intraOpThreads: 1,
+  });
   try {
     const encoders = {
       audio: dspAudioEncoder(sessionRunner(audio.session)),
@@ -32,8 +48,10 @@ test('grey, then red frames; silence, then a 1 kHz tone: the features follow the
     };
     const features = await lastValueFrom(fromMedia(source).pipe(encode(encoders), toArray()));
     expect(features.map((f) => f.index)).toEqual([0, 1, 2]);
-    const red = (i: number) => block(features[i].visual!, VISUAL_LAYOUT, 'cell_mean')[MAP_CHANNELS.indexOf('red')];
-    const chroma = (i: number) => block(features[i].visual!, VISUAL_LAYOUT, 'cell_mean')[MAP_CHANNELS.indexOf('chroma')];
+    const red = (i: number) =>
+      block(features[i].visual!, VISUAL_LAYOUT, 'cell_mean')[MAP_CHANNELS.indexOf('red')];
+    const chroma = (i: number) =>
+      block(features[i].visual!, VISUAL_LAYOUT, 'cell_mean')[MAP_CHANNELS.indexOf('chroma')];
     expect(chroma(0)).toBeLessThan(0.05); // grey
     expect(red(1)).toBeGreaterThan(0.8); // red (after yuv420p and back)
     expect(chroma(1)).toBeGreaterThan(0.8);

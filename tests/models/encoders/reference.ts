@@ -27,7 +27,9 @@ function filters(): number[][] {
     const tri = Array.from({ length: BINS }, (_, k) => {
       const f = (k * SR) / N;
       if (f <= edges[m] || f >= edges[m + 2]) return 0;
-      return f <= edges[m + 1] ? (f - edges[m]) / (edges[m + 1] - edges[m]) : (edges[m + 2] - f) / (edges[m + 2] - edges[m + 1]);
+      return f <= edges[m + 1]
+        ? (f - edges[m]) / (edges[m + 1] - edges[m])
+        : (edges[m + 2] - f) / (edges[m + 2] - edges[m + 1]);
     });
     const total = tri.reduce((a, b) => a + b, 0);
     return tri.map((w) => w / total);
@@ -100,11 +102,24 @@ export function referenceAudio(pcm: ArrayLike<number>): number[] {
       out.push(Math.log(total + 1e-6));
     }
   }
-  const centroid = power.map((p) => p.reduce((a, pk, k) => a + pk * ((k * SR) / N / 1000), 0) / (p.reduce((a, b) => a + b, 0) + FLOOR));
+  const centroid = power.map(
+    (p) => p.reduce((a, pk, k) => a + pk * ((k * SR) / N / 1000), 0) / (p.reduce((a, b) => a + b, 0) + FLOOR),
+  );
   const flatness = power.map((p) => Math.exp(mean(p.map((pk) => Math.log(pk + FLOOR)))) / (mean(p) + FLOOR));
   const energy = power.map((p) => Math.log(mean(p) + FLOOR));
-  const onsetCurve = Array.from({ length: FRAMES - 1 }, (_, t) => mean(logMel[t + 1].map((v, m) => Math.max(0, v - logMel[t][m]))));
-  out.push(mean(centroid), std(centroid), mean(flatness), std(flatness), mean(energy), std(energy), max(energy), max(onsetCurve));
+  const onsetCurve = Array.from({ length: FRAMES - 1 }, (_, t) =>
+    mean(logMel[t + 1].map((v, m) => Math.max(0, v - logMel[t][m]))),
+  );
+  out.push(
+    mean(centroid),
+    std(centroid),
+    mean(flatness),
+    std(flatness),
+    mean(energy),
+    std(energy),
+    max(energy),
+    max(onsetCurve),
+  );
   return out;
 }
 
@@ -123,12 +138,14 @@ export function referenceVisual(frames: Uint8Array[]): ReferenceVisual {
       const [y, x] = [Math.floor(i / W), i % W];
       const rgb = [0, 0, 0];
       for (let dy = 0; dy < 4; dy++)
-        for (let dx = 0; dx < 4; dx++) for (let c = 0; c < 3; c++) rgb[c] += f[((4 * y + dy) * 224 + 4 * x + dx) * 3 + c] / 16;
+        for (let dx = 0; dx < 4; dx++)
+          for (let c = 0; c < 3; c++) rgb[c] += f[((4 * y + dy) * 224 + 4 * x + dx) * 3 + c] / 16;
       return rgb;
     }),
   );
   const luma = small.map((img) => img.map(([r, g, b]) => (0.299 * r + 0.587 * g + 0.114 * b) / 255));
-  const at = (img: number[], y: number, x: number) => img[Math.min(W - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))];
+  const at = (img: number[], y: number, x: number) =>
+    img[Math.min(W - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))];
   const edges = luma.map((img) =>
     img.map((_, i) => {
       const [y, x] = [Math.floor(i / W), i % W];
@@ -147,7 +164,9 @@ export function referenceVisual(frames: Uint8Array[]): ReferenceVisual {
   const stepMotion: number[][] = []; // [step][cell]
   for (let t = 0; t + 1 < F; t++) {
     stepMotion.push(
-      Array.from({ length: 49 }, (_, c) => mean(cellPixels(Math.floor(c / 7), c % 7).map((i) => Math.abs(luma[t + 1][i] - luma[t][i])))),
+      Array.from({ length: 49 }, (_, c) =>
+        mean(cellPixels(Math.floor(c / 7), c % 7).map((i) => Math.abs(luma[t + 1][i] - luma[t][i]))),
+      ),
     );
   }
   const hueOf = ([r, g, b]: number[]) =>
@@ -182,7 +201,8 @@ export function referenceVisual(frames: Uint8Array[]): ReferenceVisual {
   const pooled = (pairs: [number, number][], weight: (t: number, i: number) => number) => {
     const total = pairs.reduce((a, [t, i]) => a + weight(t, i), 0);
     const out = new Array<number>(9).fill(0);
-    for (const [t, i] of pairs) pixelDescriptor(small[t][i]).forEach((v, d) => (out[d] += (v * weight(t, i)) / total));
+    for (const [t, i] of pairs)
+      pixelDescriptor(small[t][i]).forEach((v, d) => (out[d] += (v * weight(t, i)) / total));
     return out;
   };
   const all: [number, number][] = [];

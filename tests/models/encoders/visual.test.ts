@@ -1,6 +1,12 @@
 // The DSP visual encoder against a float64 reference and against what known images must give.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { EncoderInputError, MAP_CHANNELS, VISUAL_FEATURES, VISUAL_LAYOUT, dspVisualEncoder } from '../../../src/models/encoders/index.js';
+import {
+  EncoderInputError,
+  MAP_CHANNELS,
+  VISUAL_FEATURES,
+  VISUAL_LAYOUT,
+  dspVisualEncoder,
+} from '../../../src/models/encoders/index.js';
 import { synthClip } from '../../../src/streams/synth/clip.js';
 import type { Segment } from '../../../src/types.js';
 import { frame, noiseFrames, segment, visualEncoder, worstError } from './helpers.js';
@@ -20,7 +26,8 @@ const channel = (name: (typeof MAP_CHANNELS)[number]) => MAP_CHANNELS.indexOf(na
 /** Value of one map channel at cell (row, col). */
 const cell = (map: Float32Array, row: number, col: number, name: (typeof MAP_CHANNELS)[number]) =>
   map[(row * 7 + col) * 14 + channel(name)];
-const feature = (v: Float32Array, name: string, offset = 0) => v[VISUAL_LAYOUT.find(([n]) => n === name)![1] + offset];
+const feature = (v: Float32Array, name: string, offset = 0) =>
+  v[VISUAL_LAYOUT.find(([n]) => n === name)![1] + offset];
 
 async function encodeOne(frames: Uint8Array[]) {
   const [e] = await encoder.encode([segment({ frames })]);
@@ -93,7 +100,9 @@ describe('dsp-visual', () => {
 
   test('a square moving right along row 2 gives motion energy only in the cells it crosses', async () => {
     // 32x32 white square on black, rows 64..96 (cell row 2), moving 16 px per frame from x = 0.
-    const frames = Array.from({ length: 8 }, (_, t) => frame([0, 0, 0], [[16 * t, 64, 16 * t + 32, 96, [255, 255, 255]]]));
+    const frames = Array.from({ length: 8 }, (_, t) =>
+      frame([0, 0, 0], [[16 * t, 64, 16 * t + 32, 96, [255, 255, 255]]]),
+    );
     const { visualMap: map, visual } = await encodeOne(frames);
     for (let row = 0; row < 7; row++) {
       for (let col = 0; col < 7; col++) {
@@ -106,7 +115,9 @@ describe('dsp-visual', () => {
     // Each step uncovers and covers 16 of the 224 columns in a band of 32 rows: 2*16*32 / 224^2.
     expect(feature(visual, 'motion_peak')).toBeCloseTo((2 * 16 * 32) / (224 * 224), 5);
     // Weighting cells by motion looks at the (bright) square rather than the black background.
-    expect(feature(visual, 'motion_weighted', channel('luma'))).toBeGreaterThan(5 * feature(visual, 'cell_mean', channel('luma')));
+    expect(feature(visual, 'motion_weighted', channel('luma'))).toBeGreaterThan(
+      5 * feature(visual, 'cell_mean', channel('luma')),
+    );
     // The changed pixels of each later frame are half newly covered (white), half uncovered (black).
     expect(feature(visual, 'moving_colour', 0)).toBeCloseTo(0.5, 2);
   });
@@ -115,14 +126,18 @@ describe('dsp-visual', () => {
     const still = await encodeOne(Array.from({ length: 8 }, () => frame(GREY)));
     expect(feature(still.visual, 'motion_peak')).toBe(0);
     expect(feature(still.visual, 'brightness_change')).toBe(0);
-    const flash = await encodeOne(Array.from({ length: 8 }, (_, t) => frame(t === 4 ? [255, 255, 255] : GREY)));
+    const flash = await encodeOne(
+      Array.from({ length: 8 }, (_, t) => frame(t === 4 ? [255, 255, 255] : GREY)),
+    );
     expect(feature(flash.visual, 'brightness_change')).toBeGreaterThan(0.1);
     expect(feature(flash.visual, 'motion_peak')).toBeCloseTo(155 / 255, 4);
   });
 
   // Tolerance as for the audio encoder: batch size changes the kernels' summation order.
   test('batch of 16 equals 16 batches of 1', async () => {
-    const segments = Array.from({ length: 16 }, (_, i) => segment({ frames: noiseFrames(100 + i, i * 8, 120 + i * 8), index: i }));
+    const segments = Array.from({ length: 16 }, (_, i) =>
+      segment({ frames: noiseFrames(100 + i, i * 8, 120 + i * 8), index: i }),
+    );
     const batched = await encoder.encode(segments);
     for (let i = 0; i < 16; i++) {
       const [single] = await encoder.encode([segments[i]]);
@@ -147,7 +162,9 @@ describe('dsp-visual input checks (before onnxruntime is called)', () => {
 
   test('wrong frame count', async () => {
     const message = await encode(segment({ frames: noiseFrames(2).slice(0, 7), index: 3 }));
-    expect(message).toMatch(/stream "test" segment 3 has 7 frames; the encoder takes 8 per second: ingest with fps 8/);
+    expect(message).toMatch(
+      /stream "test" segment 3 has 7 frames; the encoder takes 8 per second: ingest with fps 8/,
+    );
   });
 
   test('wrong frame size', async () => {

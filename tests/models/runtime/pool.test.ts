@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { InferencePool } from '../../../src/models/runtime/pool.js';
 import { doubler, twoWay } from './models.js';
 
-const x = (values: number[], rows: number) => ({ type: 'float32' as const, data: Float32Array.from(values), dims: [rows, 4] });
+const x = (values: number[], rows: number) => ({
+  type: 'float32' as const,
+  data: Float32Array.from(values),
+  dims: [rows, 4],
+});
 
 describe('InferencePool', () => {
   let pool: InferencePool;
@@ -44,7 +48,9 @@ describe('InferencePool', () => {
     const requests = Array.from({ length: 40 }, (_, i) => pool.run('double', { x: x([i, i, i, -i], 1) }));
     expect(pool.stats()).toEqual({ size: 2, busy: 2, queued: 38, restarts: 0 });
     const results = await Promise.all(requests);
-    results.forEach(({ y }, i) => expect(Array.from(y.data as Float32Array)).toEqual([2 * i, 2 * i, 2 * i, -2 * i]));
+    results.forEach(({ y }, i) =>
+      expect(Array.from(y.data as Float32Array)).toEqual([2 * i, 2 * i, 2 * i, -2 * i]),
+    );
   });
 
   it('transfers whole input buffers instead of copying them, and copies views into larger buffers', async () => {
@@ -61,7 +67,9 @@ describe('InferencePool', () => {
   it('reports bad requests clearly and keeps serving', async () => {
     await expect(pool.run('nope', {})).rejects.toThrow(/no model named 'nope' \(models: double, twoWay\)/);
     await expect(pool.run('constructor', {})).rejects.toThrow(/no model named 'constructor'/);
-    await expect(pool.run('double', { x: x([1, 2, 3], 1) })).rejects.toThrow(/inference failed: model 'double'/);
+    await expect(pool.run('double', { x: x([1, 2, 3], 1) })).rejects.toThrow(
+      /inference failed: model 'double'/,
+    );
     await expect(pool.run('double', { wrong: x([1, 2, 3, 4], 1) })).rejects.toThrow(/model 'double'/);
     const { y } = await pool.run('double', { x: x([1, 2, 3, 4], 1) });
     expect(Array.from(y.data as Float32Array)).toEqual([2, 4, 6, 8]);
@@ -131,7 +139,11 @@ describe('InferencePool failures', () => {
 
   it('tries cuda first by default and falls back to cpu explicitly, saying so', async () => {
     const logs: string[] = [];
-    const pool = await InferencePool.create({ models: { double: doubler() }, size: 1, log: (l) => logs.push(l) });
+    const pool = await InferencePool.create({
+      models: { double: doubler() },
+      size: 1,
+      log: (l) => logs.push(l),
+    });
     try {
       const { provider } = pool.modelInfo.double;
       expect(['cuda', 'cpu']).toContain(provider);
