@@ -10,10 +10,6 @@
 //     z-scored features: nearest class mean, and softmax regression (full-batch gradient descent,
 //     a stand-in for the learned heads). Chance is 10%.
 // Usage: npm run bench:encoders [-- --runs N] [--clips N]
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
   buildDspAudioEncoder,
   buildDspVisualEncoder,
@@ -23,10 +19,11 @@ import {
   VISUAL_LAYOUT,
 } from '../src/models/encoders/index.js';
 import { openSession } from '../src/models/session.js';
-import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
 import { synthClip } from '../src/streams/synth/clip.js';
 import type { Segment } from '../src/types.js';
+import { makeH264Input, plainFfmpegDecode } from './ffmpeg.js';
+import { measure, median } from './stats.js';
 
 const flag = (name: string, fallback: number) => {
   const at = process.argv.indexOf(name);
@@ -38,46 +35,9 @@ const RUNS = flag('--runs', 5);
 const CLIPS = flag('--clips', 300);
 const MEDIA_SECONDS = 20;
 const SEGMENTS_PER_RUN = 64;
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** CPU seconds of this process's reaped children (Linux /proc/self/stat). */
-function childrenCpu(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
-}
-
-async function makeInput(ffmpeg: FfmpegBinary): Promise<string> {
-  const file = path.join(os.tmpdir(), `avvp-bench-encoders-720p30-${MEDIA_SECONDS}s.mp4`);
-  if (existsSync(file)) return file;
-  const partial = `${file}.part.mp4`;
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
-  args.push('-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${MEDIA_SECONDS}`);
-  args.push('-f', 'lavfi', '-i', `sine=f=440:r=48000:d=${MEDIA_SECONDS}`);
-  args.push('-c:v', 'libx264', '-preset', 'superfast', '-b:v', '2700k', '-g', '60', '-pix_fmt', 'yuv420p');
-  args.push('-c:a', 'aac', '-ac', '2', '-b:a', '128k', partial);
-  execFileSync(ffmpeg.path, args);
-  renameSync(partial, file);
-  return file;
-}
-
 /** CPU seconds per media second of ffmpeg decoding the file as the ingest layer does. */
 async function decodeCost(ffmpeg: FfmpegBinary, file: string): Promise<number> {
-  const layout = { video: { width: 224, height: 224, fps: 8 }, audioRates: [16000] };
-  const args = buildDecodeArgs({ kind: 'file', target: file }, layout, ffmpeg).map((a) =>
-    a.startsWith('pipe:') ? '/dev/null' : a,
-  );
-  const before = childrenCpu();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(ffmpeg.path, ['-y', ...args], { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
-  });
-  return (childrenCpu() - before) / MEDIA_SECONDS;
+  return (await measure(() => plainFfmpegDecode(ffmpeg, file))).cpu / MEDIA_SECONDS;
 }
 
 type Encode = (segments: readonly Segment[]) => Promise<unknown[]>;
@@ -93,7 +53,7 @@ async function encodeCost(encode: Encode, segments: Segment[], batch: number): P
 
 async function speed(): Promise<void> {
   const ffmpeg = await locateFfmpeg();
-  const file = await makeInput(ffmpeg);
+  const file = await makeH264Input(ffmpeg, { width: 1280, height: 720, fps: 30, seconds: MEDIA_SECONDS });
   const open = async (bytes: Uint8Array) =>
     sessionRunner((await openSession(bytes, { providers: ['cpu'], intraOpThreads: 1 })).session);
   const encoders: [string, Encode][] = [

@@ -5,13 +5,12 @@
 // .npy files written), then a resumed run over the finished folder. Media seconds per wall
 // second and per CPU second (this process, its worker threads and reaped ffmpeg children),
 // medians of interleaved runs. Usage: npm run bench:extract [-- --runs=N]
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
 import { extractFeatures, fileVideos, openExtractEncoders } from '../src/train/extract.js';
+import { makeH264Input, plainFfmpegDecode } from './ffmpeg.js';
 import { measure, median, type Sample } from './stats.js';
 
 const VIDEOS = 6;
@@ -20,42 +19,23 @@ const JOBS = 2;
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
 const dir = path.join(os.tmpdir(), 'avvp-bench-extract');
 
-const run = (ffmpeg: FfmpegBinary, args: string[]) =>
-  new Promise<void>((resolve, reject) =>
-    execFile(ffmpeg.path, args, (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())),
-  );
-
 async function makeInputs(ffmpeg: FfmpegBinary): Promise<string[]> {
   mkdirSync(path.join(dir, 'videos'), { recursive: true });
   const files: string[] = [];
   for (let i = 0; i < VIDEOS; i++) {
     const file = path.join(dir, 'videos', `benchvideo${i}_0_${SECONDS}.mp4`);
-    files.push(file);
-    if (existsSync(file)) continue;
-    const partial = `${file}.part.mp4`;
-    await run(ffmpeg, [
-      ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `testsrc2=s=640x360:r=30:d=${SECONDS}`],
-      ...['-f', 'lavfi', '-i', `sine=f=${220 * (i + 1)}:r=48000:d=${SECONDS}`],
-      ...['-c:v', 'libx264', '-preset', 'superfast', '-g', '60', '-pix_fmt', 'yuv420p'],
-      ...['-c:a', 'aac', '-ac', '2', '-b:a', '128k', partial],
-    ]);
-    renameSync(partial, file);
+    files.push(
+      await makeH264Input(ffmpeg, {
+        width: 640,
+        height: 360,
+        fps: 30,
+        seconds: SECONDS,
+        toneHz: 220 * (i + 1),
+        file,
+      }),
+    );
   }
   return files;
-}
-
-/** Plain ffmpeg: fromMedia's own argument list, outputs sent to /dev/null. */
-function plainFfmpeg(ffmpeg: FfmpegBinary, file: string): Promise<void> {
-  const layout = { video: { width: 224, height: 224, fps: 8 }, audioRates: [16000] };
-  const args = buildDecodeArgs({ kind: 'file', target: file }, layout, ffmpeg).map((a) =>
-    a.startsWith('pipe:') ? '/dev/null' : a,
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg.path, ['-y', ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
-  });
 }
 
 /** All files, JOBS at a time. */
@@ -63,7 +43,7 @@ async function decodeAll(ffmpeg: FfmpegBinary, files: string[]): Promise<void> {
   const queue = [...files];
   await Promise.all(
     Array.from({ length: JOBS }, async () => {
-      for (let f = queue.shift(); f !== undefined; f = queue.shift()) await plainFfmpeg(ffmpeg, f);
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) await plainFfmpegDecode(ffmpeg, f);
     }),
   );
 }

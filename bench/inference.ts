@@ -28,6 +28,7 @@ import { encode } from '../src/operators/encode.js';
 import { onnxWindowHead } from '../src/operators/onnxHead.js';
 import type { FeatureWindow } from '../src/operators/window.js';
 import type { Features, Segment } from '../src/types.js';
+import { median } from './stats.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
@@ -40,12 +41,6 @@ const HIDDEN = 4096;
 const CALLS = 20;
 const PACE_MS = 100;
 const SHAPE_SEGMENTS = 32;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function headModel(): Uint8Array {
   const g = new Graph({ name: 'bench-head', seed: 1 });

@@ -3,77 +3,14 @@
 // at 8 fps + mono 16 kHz float PCM; ffmpeg alone writes to /dev/null, fromMedia delivers
 // Segments to a subscriber. Reported: media seconds per wall second and per CPU second
 // (ffmpeg's CPU + this process's CPU for fromMedia), medians over interleaved runs, and the ratio.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, renameSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { lastValueFrom, count } from 'rxjs';
-import { buildDecodeArgs } from '../src/streams/ffmpeg/args.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
 import { fromMedia } from '../src/streams/fromMedia.js';
+import { makeH264Input, plainFfmpegDecode } from './ffmpeg.js';
 import { measure, median, type Sample } from './stats.js';
 
 const SECONDS = 60;
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
-
-async function makeInput(ffmpeg: FfmpegBinary): Promise<string> {
-  const file = path.join(os.tmpdir(), `avvp-bench-ingest-720p30-${SECONDS}s.mp4`);
-  if (existsSync(file)) return file;
-  console.log(`generating ${file} (once) ...`);
-  const partial = `${file}.part.mp4`;
-  const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=s=1280x720:r=30:d=${SECONDS}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=f=440:r=48000:d=${SECONDS}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'superfast',
-    '-profile:v',
-    'high',
-    '-b:v',
-    '2700k',
-    '-g',
-    '60',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-ac',
-    '2',
-    '-b:a',
-    '128k',
-    partial,
-  ];
-  await new Promise<void>((resolve, reject) =>
-    execFile(ffmpeg.path, args, (err, _o, stderr) => (err ? reject(new Error(stderr)) : resolve())),
-  );
-  renameSync(partial, file);
-  return file;
-}
-
-/** Plain ffmpeg: the exact argument list fromMedia uses, outputs sent to /dev/null. */
-function plainFfmpeg(ffmpeg: FfmpegBinary, file: string): Promise<void> {
-  const layout = { video: { width: 224, height: 224, fps: 8 }, audioRates: [16000] };
-  const args = buildDecodeArgs({ kind: 'file', target: file }, layout, ffmpeg).map((a) =>
-    a.startsWith('pipe:') ? '/dev/null' : a,
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg.path, ['-y', ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
-  });
-}
 
 async function viaFromMedia(ffmpeg: FfmpegBinary, file: string): Promise<void> {
   const segments = await lastValueFrom(fromMedia(file, { ffmpeg }).pipe(count()));
@@ -82,7 +19,7 @@ async function viaFromMedia(ffmpeg: FfmpegBinary, file: string): Promise<void> {
 
 async function main() {
   const ffmpeg = await locateFfmpeg();
-  const file = await makeInput(ffmpeg);
+  const file = await makeH264Input(ffmpeg, { width: 1280, height: 720, fps: 30, seconds: SECONDS });
   console.log(
     `ffmpeg ${ffmpeg.version} (${ffmpeg.path}); ${runs} interleaved runs of each; input ${SECONDS} s 1280x720 30 fps H.264 + AAC`,
   );
@@ -90,7 +27,7 @@ async function main() {
   const ours: Sample[] = [];
   await viaFromMedia(ffmpeg, file); // warm-up (page cache, JIT)
   for (let i = 0; i < runs; i++) {
-    plain.push(await measure(() => plainFfmpeg(ffmpeg, file)));
+    plain.push(await measure(() => plainFfmpegDecode(ffmpeg, file)));
     ours.push(await measure(() => viaFromMedia(ffmpeg, file)));
     console.log(
       `run ${i + 1}: ffmpeg ${plain[i].wall.toFixed(2)} s wall ${plain[i].cpu.toFixed(2)} s CPU | ` +

@@ -10,18 +10,13 @@ import { createInterface } from 'node:readline';
 import { WebSocketServer } from 'ws';
 import { segmentMessage, type Publishable } from '../src/sinks/protocol.js';
 import { EventServer } from '../src/sinks/ws-server.js';
+import { median } from './stats.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const MESSAGES = 2000; // per run
 const CHUNK = 50; // published per event-loop turn (many streams finishing segments at once)
 const CLASSES = Array.from({ length: 25 }, (_, i) => `class${i}`); // LLP has 25 classes
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function message(i: number): Publishable {
   const probs = () => new Float32Array(CLASSES.map((_, c) => ((i * 31 + c * 17) % 100) / 100));
