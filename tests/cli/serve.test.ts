@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avvp, RunningCli } from '../runtime/cli.js';
-import { MODELS, testClip } from '../runtime/fixtures.js';
+import { testClip, testModels } from '../runtime/fixtures.js';
 import { TestClient, until } from '../sinks/helpers.js';
 
 let dir: string;
@@ -52,7 +52,7 @@ describe('avvp serve: a port in use', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const port = (busy.address() as AddressInfo).port;
     try {
-      const r = await avvp(['serve', '--port', String(port), '--models', MODELS]);
+      const r = await avvp(['serve', '--port', String(port), '--models', (await testModels()).dir]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(`avvp serve: port ${port} on 127.0.0.1 is already in use; choose another port`),
@@ -68,8 +68,11 @@ describe('avvp serve: a running server', () => {
   afterAll(() => cli?.kill());
 
   it('serves a file from the config, answers clients, and stops gracefully on SIGTERM', async () => {
-    const clip = await testClip();
-    const file = await config('serve.yaml', `port: 0\nmodels: ${MODELS}\nstreams:\n  clip: ${clip.file}\n`);
+    const [clip, models] = await Promise.all([testClip(), testModels()]);
+    const file = await config(
+      'serve.yaml',
+      `port: 0\nmodels: ${models.dir}\nstreams:\n  clip: ${clip.file}\n`,
+    );
     cli = new RunningCli(['serve', '--config', file, '--lookahead', '1']);
     const [, base] = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
     expect(cli.stdout).toMatch(/events {3}ws:\/\/127\.0\.0\.1:\d+\/v1\/events/);
