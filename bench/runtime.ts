@@ -14,14 +14,14 @@
 // a server with no stream), and CPU seconds per media second of each side (stable under load, unlike
 // the counts). --repeats R repeats both searches and reports the medians.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { BUNDLED_MODEL_DIR } from '../src/runtime/models.js';
 import { startServer, type RunningServer } from '../src/runtime/server.js';
 import type { ServerMessage } from '../src/sinks/protocol.js';
-import { median } from './stats.js';
+import { locateFfmpeg } from '../src/streams/ffmpeg/locate.js';
+import { makeH264Input } from './ffmpeg.js';
+import { cpuSeconds, median } from './stats.js';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
@@ -30,36 +30,12 @@ const MAX = arg('max', 16);
 const REPEATS = arg('repeats', 1);
 const LOOKAHEAD = 2;
 const MODELS = process.argv.find((a) => a.startsWith('--models='))?.slice(9) ?? BUNDLED_MODEL_DIR;
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** CPU seconds of this process (all threads) plus its reaped children. */
-function cpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLK_TCK;
-}
-
 /** Resident memory of this process and its live children, MiB. */
 function rssMiB(): number {
   const children = execFileSync('ps', ['-o', 'rss=', '--ppid', String(process.pid)], { encoding: 'utf8' })
     .split('\n')
     .reduce((sum, line) => sum + (Number(line.trim()) || 0), 0);
   return (process.memoryUsage().rss / 1024 + children) / 1024;
-}
-
-function makeInput(): string {
-  const file = path.join(os.tmpdir(), `avvp-bench-runtime-720p30-${SECONDS}s.mp4`);
-  if (existsSync(file)) return file;
-  console.log(`generating ${file} (once) ...`);
-  const partial = `${file}.part.mp4`;
-  execFileSync('ffmpeg', [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${SECONDS}`,
-    '-f', 'lavfi', '-i', `sine=f=440:r=48000:d=${SECONDS}`,
-    '-c:v', 'libx264', '-preset', 'superfast', '-pix_fmt', 'yuv420p', '-g', '60',
-    '-c:a', 'aac', '-ac', '2', '-shortest', partial,
-  ]); // prettier-ignore
-  renameSync(partial, file);
-  return file;
 }
 
 interface Trial {
@@ -219,7 +195,8 @@ async function baselineRss(): Promise<number> {
   return rss;
 }
 
-const file = makeInput();
+const ffmpeg = await locateFfmpeg();
+const file = await makeH264Input(ffmpeg, { width: 1280, height: 720, fps: 30, seconds: SECONDS });
 console.log(
   `bench:runtime: ${SECONDS} s of 720p30 per stream, lookahead ${LOOKAHEAD}, ${os.cpus().length} CPUs, load ${os
     .loadavg()
