@@ -12,7 +12,7 @@ describe('avvp demo', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/clip {5}\S+demo-easy-7-0\.mp4 \(10 s, cached/);
+    expect(r.stdout).toMatch(/clip {5}\S+demo-easy-7-9\.mp4 \(10 s, cached/);
     expect(r.stdout).toMatch(/events {3}ws:\/\/127\.0\.0\.1:\d+\/v1\/events/);
     expect(r.stdout).toMatch(/metrics {2}http:\/\/127\.0\.0\.1:\d+\/metrics/);
     expect(r.stdout).toMatch(/truth {4}\S+ (audio|visual)/);

@@ -73,15 +73,24 @@ describe.skipIf(skipRtsp())('runtime end to end over RTSP', () => {
       );
       expect(found, `${t.label} ${t.modality} at ${t.span.start} s`).toBeDefined();
     }
+    // Every event that started also ends: at the outage, or for the segments still waiting for their
+    // lookahead then, at the first segment after the reconnect (docs/runtime.md, "Outages").
+    const endOf = (e: EventMessage) =>
+      client.data().find((m): m is EventMessage => m.type === 'event' && m.phase === 'end' && m.id === e.id);
+    await until(() => starts.every((e) => endOf(e) !== undefined), 'every started event to end', 20_000);
+    // No false event: each one lies within a true one (to a second). An event may restart inside
+    // its true span after a gap (a dropped segment on a loaded machine resets the window).
     for (const e of starts) {
+      const end = endOf(e)!.end!;
       const match = truth.find(
-        (t) => t.label === e.label && t.modality === e.modality && Math.abs(e.start - t.span.start) <= 1,
+        (t) =>
+          t.label === e.label &&
+          t.modality === e.modality &&
+          e.start >= t.span.start - 1 &&
+          end <= t.span.end + 1,
       );
-      expect(match, `reported ${e.label} ${e.modality} at ${e.start} s`).toBeDefined();
+      expect(match, `reported ${e.label} ${e.modality} ${e.start}-${end} s`).toBeDefined();
     }
-    // Every event that started also ended (the outage closes open events).
-    const ends = client.data().filter((m): m is EventMessage => m.type === 'event' && m.phase === 'end');
-    for (const e of starts) expect(ends.some((x) => x.id === e.id)).toBe(true);
   }, 60_000);
 
   it('resumes after a disconnect without losing a message', async () => {

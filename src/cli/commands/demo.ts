@@ -11,7 +11,7 @@ import { isPresetName, PRESETS, type PresetName } from '../../streams/synth/pres
 import { start, untilSignal } from './serve.js';
 
 /** A clip the bundled head parses well (see docs/runtime.md, "Demo"). */
-export const DEMO_DEFAULTS = { seed: 7, clip: 0, preset: 'easy' as PresetName, port: 8080 };
+export const DEMO_DEFAULTS = { seed: 7, clip: 9, preset: 'easy' as PresetName, port: 8080 };
 const STREAM = 'demo';
 
 const usage = `Usage: avvp demo [--seconds N] [--port P] [--models DIR] [--seed S] [--clip I] [--preset P]

@@ -97,7 +97,7 @@ function jsonLine(e: AvEvent): string {
 }
 
 function readableLine(e: AvEvent): string {
-  const span = `${e.start.toFixed(1).padStart(7)}-${(e.end ?? e.start).toFixed(1).padEnd(7)}s`;
+  const span = `${e.start.toFixed(1).padStart(7)}-${(e.end ?? e.start).toFixed(1).padStart(7)} s`;
   return `${span} ${e.modality.padEnd(12)} ${e.label.padEnd(24)} ${e.confidence.toFixed(2)}`;
 }
 
