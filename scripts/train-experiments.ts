@@ -56,10 +56,11 @@ type Row = Record<string, number | string | Record<string, number>>;
 /** Markdown tables (ten LLP metrics; single-modality breakdown) of saved result rows, mean over seeds. */
 function report(rows: Row[]): string {
   const names = [...new Set(rows.map((r) => r.variant as string))];
-  const mean = (variant: string, get: (r: Row) => number) => {
+  const mean = (variant: string, get: (r: Row) => number, digits = 1) => {
     const xs = rows.filter((r) => r.variant === variant).map(get);
-    return (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
+    return (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(digits);
   };
+  const seeds = (variant: string) => rows.filter((r) => r.variant === variant).length;
   const keys = [
     'seg_a',
     'seg_v',
@@ -73,14 +74,17 @@ function report(rows: Row[]): string {
     'ev_event',
   ];
   const lines = [
-    '| model | Seg A | V | AV | Type | Event | Ev A | V | AV | Type | Event |',
+    '| model (seeds) | Seg A | V | AV | Type | Event | Ev A | V | AV | Type | Event |',
     '|---|' + '---|'.repeat(keys.length),
-    ...names.map((n) => `| ${n} | ${keys.map((k) => mean(n, (r) => r[k] as number)).join(' | ')} |`),
+    ...names.map(
+      (n) => `| ${n} (${seeds(n)}) | ${keys.map((k) => mean(n, (r) => r[k] as number)).join(' | ')} |`,
+    ),
     '',
     '| model | audible-only pairs | audio F1 | visual leak | visible-only pairs | visual F1 | audio leak |',
     '|---|---|---|---|---|---|---|',
     ...names.map((n) => {
-      const b = (kind: string, k: string) => mean(n, (r) => (r[kind] as Record<string, number>)[k]);
+      const b = (kind: string, k: string) =>
+        mean(n, (r) => (r[kind] as Record<string, number>)[k], k === 'pairs' ? 0 : 1);
       return `| ${n} | ${b('audibleOnly', 'pairs')} | ${b('audibleOnly', 'f1')} | ${b('audibleOnly', 'leak')} | ${b('visibleOnly', 'pairs')} | ${b('visibleOnly', 'f1')} | ${b('visibleOnly', 'leak')} |`;
     }),
   ];
@@ -159,7 +163,11 @@ const variants: Variant[] = [
   { name: 'link', kind: 'link', off: [] },
   ...LINK_MODULES.map((m): Variant => ({ name: `link-no-${m}`, kind: 'link', off: [m] })),
   // diagnostics: the backbone with one LINK module only
-  ...LINK_MODULES.map((m): Variant => ({ name: `han+${m}`, kind: 'link', off: LINK_MODULES.filter((x) => x !== m) })),
+  ...LINK_MODULES.map((m): Variant => ({
+    name: `han+${m}`,
+    kind: 'link',
+    off: LINK_MODULES.filter((x) => x !== m),
+  })),
 ];
 const chosen = values.only ? variants.filter((v) => values.only!.split(',').includes(v.name)) : variants;
 
