@@ -103,8 +103,6 @@ export interface PipelineOptions {
   onEncoded?: () => void;
   /** Stream names whose open events end now (their source went down). */
   closeEvents?: Observable<string>;
-  /** Minimum event duration in seconds (default 1). */
-  minDuration?: number;
 }
 
 /** One stream's chain, from its segments to its parsed segments and events. */
@@ -132,11 +130,7 @@ export function streamPipeline(
     share(),
   );
   const events = predictions.pipe(
-    decodeEvents({
-      classThresholds: models.classThresholds,
-      minDuration: o.minDuration,
-      closeOn: o.closeEvents,
-    }),
+    decodeEvents({ classThresholds: models.classThresholds, closeOn: o.closeEvents }),
   );
   return merge(
     predictions.pipe(map((prediction): PipelineOutput => ({ kind: 'segment', prediction }))),
