@@ -77,13 +77,27 @@ export function parserConfig(
 }
 
 function checkConfig(c: ParserConfig): void {
-  const positive = ['segments', 'classes', 'audioDim', 'visualDim', 'hidden', 'heads', 'ffn', 'classEmbedding', 'tsamReduction'] as const;
+  const positive = [
+    'segments',
+    'classes',
+    'audioDim',
+    'visualDim',
+    'hidden',
+    'heads',
+    'ffn',
+    'classEmbedding',
+    'tsamReduction',
+  ] as const;
   for (const key of positive) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new RangeError(`parser config: ${key} must be a positive integer, got ${c[key]}`);
+    if (!Number.isInteger(c[key]) || c[key] < 1)
+      throw new RangeError(`parser config: ${key} must be a positive integer, got ${c[key]}`);
   }
-  if (!Number.isInteger(c.layers) || c.layers < 0) throw new RangeError(`parser config: layers must be an integer >= 0, got ${c.layers}`);
-  if (c.hidden % c.heads !== 0) throw new RangeError(`parser config: hidden ${c.hidden} is not divisible by ${c.heads} heads`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new RangeError(`parser config: dropout must be in [0, 1), got ${c.dropout}`);
+  if (!Number.isInteger(c.layers) || c.layers < 0)
+    throw new RangeError(`parser config: layers must be an integer >= 0, got ${c.layers}`);
+  if (c.hidden % c.heads !== 0)
+    throw new RangeError(`parser config: hidden ${c.hidden} is not divisible by ${c.heads} heads`);
+  if (!(c.dropout >= 0 && c.dropout < 1))
+    throw new RangeError(`parser config: dropout must be in [0, 1), got ${c.dropout}`);
   for (const m of ['audio', 'visual'] as const) {
     const stats = c.inputStats?.[m];
     const dim = m === 'audio' ? c.audioDim : c.visualDim;

@@ -2,4 +2,11 @@
 export * from './config.js';
 export * from './model.js';
 export { hybridLayer, mmilHeads, type MmilOutputs } from './backbone.js';
-export { adaptiveInteraction, avssTarget, dynamicLambda, plsim, segmentedSimilarityLoss, tsam } from './link.js';
+export {
+  adaptiveInteraction,
+  avssTarget,
+  dynamicLambda,
+  plsim,
+  segmentedSimilarityLoss,
+  tsam,
+} from './link.js';

@@ -21,7 +21,9 @@ export function tsam(g: Graph, f: Tensor, opts: { name: string; reduction: numbe
   return g.scope(opts.name, () => {
     const segments = f.shape[1] as number;
     const temporalMlp = (x: Tensor) =>
-      g.reuse(() => mlp(g, x, { name: 'temporal', dims: [Math.max(1, Math.floor(segments / opts.reduction)), segments] }));
+      g.reuse(() =>
+        mlp(g, x, { name: 'temporal', dims: [Math.max(1, Math.floor(segments / opts.reduction)), segments] }),
+      );
     const avg = g.reduceMean(f, [2]); // [B, T]
     const max = g.reduceMax(f, [2]);
     const w = g.unsqueeze(g.sigmoid(g.add(temporalMlp(avg), temporalMlp(max))), [2]);
@@ -40,7 +42,12 @@ export function tsam(g: Graph, f: Tensor, opts: { name: string; reduction: numbe
  * modality starts unmixed and takes in as much of the other as training finds useful; started
  * at 0.5 the injected content leaks events into the wrong modality (measured in docs/models/link.md).
  */
-export function adaptiveInteraction(g: Graph, a: Tensor, v: Tensor, opts: { name: string }): { audio: Tensor; visual: Tensor } {
+export function adaptiveInteraction(
+  g: Graph,
+  a: Tensor,
+  v: Tensor,
+  opts: { name: string },
+): { audio: Tensor; visual: Tensor } {
   return g.scope(opts.name, () => {
     const scale = 1 / Math.sqrt(a.shape[2] as number);
     const attend = (q: Tensor, k: Tensor, dir: string) => {
@@ -59,7 +66,12 @@ export function adaptiveInteraction(g: Graph, a: Tensor, v: Tensor, opts: { name
  * sum_c p_c E_c / (1 + sum_c p_c)) is mapped by two MLPs to gamma1, gamma2 [B, T, H], and
  *   F = f * gamma1 + gamma2 + f.
  */
-export function plsim(g: Graph, f: Tensor, classWeights: Tensor, opts: { name: string; embedding: number }): Tensor {
+export function plsim(
+  g: Graph,
+  f: Tensor,
+  classWeights: Tensor,
+  opts: { name: string; embedding: number },
+): Tensor {
   return g.scope(opts.name, () => {
     const classes = classWeights.shape[2] as number;
     const hidden = f.shape[2] as number;
@@ -89,7 +101,11 @@ export function dynamicLambda(g: Graph, s: Tensor, mu: Tensor): Tensor {
  */
 export function avssTarget(g: Graph, pa: Tensor, pv: Tensor): Tensor {
   const counts = (p: Tensor) => g.reduceMax(g.reduceSum(p, [2]), [1], true); // [B, 1]
-  const m = g.clip(g.unsqueeze(g.reduceMax(g.concat([counts(pa), counts(pv)], 1), [1], true), [2]), 1e-8, 1e9);
+  const m = g.clip(
+    g.unsqueeze(g.reduceMax(g.concat([counts(pa), counts(pv)], 1), [1], true), [2]),
+    1e-8,
+    1e9,
+  );
   const c = g.div(g.matmul(pa, g.transposeLast(pv)), m);
   return g.add(g.div(c, g.add(c, 1)), 0.01);
 }

@@ -48,7 +48,10 @@ function forward(g: Graph, c: ParserConfig): Record<string, Tensor> {
   const visualIn = g.input(PARSER_IO.visual, g.float, ['batch', c.segments, c.visualDim]);
   const standardise = (x: Tensor, stats: FeatureStats | undefined) =>
     stats
-      ? g.div(g.sub(x, g.constant(stats.mean, [stats.mean.length])), g.constant(stats.std, [stats.std.length]))
+      ? g.div(
+          g.sub(x, g.constant(stats.mean, [stats.mean.length])),
+          g.constant(stats.std, [stats.std.length]),
+        )
       : x;
   let a = linear(g, standardise(audioIn, c.inputStats?.audio), c.hidden, { name: 'audio_proj' });
   let v = linear(g, standardise(visualIn, c.inputStats?.visual), c.hidden, { name: 'visual_proj' });
@@ -56,7 +59,8 @@ function forward(g: Graph, c: ParserConfig): Record<string, Tensor> {
     a = tsam(g, a, { name: 'tsam.audio', reduction: c.tsamReduction });
     v = tsam(g, v, { name: 'tsam.visual', reduction: c.tsamReduction });
   }
-  if (c.modules.interaction) ({ audio: a, visual: v } = adaptiveInteraction(g, a, v, { name: 'interaction' }));
+  if (c.modules.interaction)
+    ({ audio: a, visual: v } = adaptiveInteraction(g, a, v, { name: 'interaction' }));
   let firstPass: Internals['firstPass'];
   if (c.modules.plsim) {
     // No pseudo labels exist at inference time, so PLSIM reads the model's own first-pass segment
@@ -81,7 +85,11 @@ function forward(g: Graph, c: ParserConfig): Record<string, Tensor> {
   }
   const heads = mmilHeads(g, a, v, c.classes);
   internals.set(g, { audioLogits: heads.audioLogits, visualLogits: heads.visualLogits, ...fused, firstPass });
-  return { [PARSER_IO.video]: heads.video, [PARSER_IO.audioProb]: heads.audioProb, [PARSER_IO.visualProb]: heads.visualProb };
+  return {
+    [PARSER_IO.video]: heads.video,
+    [PARSER_IO.audioProb]: heads.audioProb,
+    [PARSER_IO.visualProb]: heads.visualProb,
+  };
 }
 
 function loss(g: Graph, c: ParserConfig, outputs: Record<string, Tensor>): Record<string, Tensor> {
@@ -96,10 +104,15 @@ function loss(g: Graph, c: ParserConfig, outputs: Record<string, Tensor>): Recor
     segment_visual: bceWithLogits(g, x.visualLogits, pv),
   };
   if (x.firstPass) {
-    terms.first_pass = g.mul(g.add(bceWithLogits(g, x.firstPass.audio, pa), bceWithLogits(g, x.firstPass.visual, pv)), 0.5);
+    terms.first_pass = g.mul(
+      g.add(bceWithLogits(g, x.firstPass.audio, pa), bceWithLogits(g, x.firstPass.visual, pv)),
+      0.5,
+    );
   }
   if (c.modules.sloss) {
-    terms.similarity = segmentedSimilarityLoss(g, x.audio, x.visual, avssTarget(g, pa, pv), { name: 'sloss' }).loss;
+    terms.similarity = segmentedSimilarityLoss(g, x.audio, x.visual, avssTarget(g, pa, pv), {
+      name: 'sloss',
+    }).loss;
   }
   return terms;
 }

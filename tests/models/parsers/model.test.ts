@@ -19,7 +19,15 @@ import { buildInferenceGraph, buildTrainingStep } from '../../../src/train/step.
 import { Rng } from '../../../src/util/rng.js';
 
 const tiny = (kind: 'han' | 'link', modules?: Partial<ParserConfig['modules']>) => {
-  const base = parserConfig(kind, { audioDim: 6, visualDim: 5, hidden: 8, heads: 2, ffn: 8, layers: 1, classEmbedding: 4 });
+  const base = parserConfig(kind, {
+    audioDim: 6,
+    visualDim: 5,
+    hidden: 8,
+    heads: 2,
+    ffn: 8,
+    layers: 1,
+    classEmbedding: 4,
+  });
   return { ...base, modules: { ...base.modules, ...modules } };
 };
 
@@ -32,10 +40,17 @@ describe('exported parser graphs', () => {
   for (const kind of ['han', 'link'] as const) {
     it(`${kind}: inputs audio/visual [batch, 10, D], outputs video [batch, 25] and audio_prob/visual_prob [batch, 10, 25]`, async () => {
       const spec = parserSpec(tiny(kind), { name: `${kind}-tiny`, seed: 3 });
-      const params = new Map([...buildInferenceGraph(spec).initializers.values()].filter((i) => i.trainable).map((i) => [i.name, i.data]));
+      const params = new Map(
+        [...buildInferenceGraph(spec).initializers.values()]
+          .filter((i) => i.trainable)
+          .map((i) => [i.name, i.data]),
+      );
       const dir = await mkdtemp(join(tmpdir(), 'parser-export-'));
       dirs.push(dir);
-      const exported = await exportModel(spec, params as Map<string, Float32Array>, { dir, manifest: { kind: 'parser', version: '1' } });
+      const exported = await exportModel(spec, params as Map<string, Float32Array>, {
+        dir,
+        manifest: { kind: 'parser', version: '1' },
+      });
       expect(exported.manifest.inputs).toEqual([
         { name: PARSER_IO.audio, dtype: 'float32', shape: ['batch', 10, 6] },
         { name: PARSER_IO.visual, dtype: 'float32', shape: ['batch', 10, 5] },
@@ -48,7 +63,12 @@ describe('exported parser graphs', () => {
       const { session } = await openSession(exported.onnxPath, { providers: ['cpu'] });
       const rng = new Rng(1);
       const batch = 3;
-      const feed = (d: number) => ortTensor('float32', Float32Array.from({ length: batch * 10 * d }, () => rng.normal()), [batch, 10, d]);
+      const feed = (d: number) =>
+        ortTensor(
+          'float32',
+          Float32Array.from({ length: batch * 10 * d }, () => rng.normal()),
+          [batch, 10, d],
+        );
       const out = await session.run({ audio: feed(6), visual: feed(5) });
       expect(out.video.dims).toEqual([batch, 25]);
       expect(out.audio_prob.dims).toEqual([batch, 10, 25]);
@@ -61,7 +81,10 @@ describe('exported parser graphs', () => {
 });
 
 describe('module switches', () => {
-  const paramNames = (c: ParserConfig) => [...buildInferenceGraph(parserSpec(c, { name: 'm', seed: 1 })).initializers.values()].filter((i) => i.trainable).map((i) => i.name);
+  const paramNames = (c: ParserConfig) =>
+    [...buildInferenceGraph(parserSpec(c, { name: 'm', seed: 1 })).initializers.values()]
+      .filter((i) => i.trainable)
+      .map((i) => i.name);
   const scopeOf: Record<string, string> = { tsam: 'tsam.', interaction: 'interaction.', plsim: 'plsim.' };
 
   it('each ablation removes exactly its module', () => {
@@ -88,24 +111,45 @@ describe('module switches', () => {
     const han = paramNames(tiny('han'));
     const allOff = paramNames(tiny('link', { tsam: false, interaction: false, plsim: false, sloss: false }));
     expect(allOff).toEqual(han);
-    expect(han.filter((n) => n.startsWith('layers.0.cross.q.'))).toEqual(['layers.0.cross.q.weight', 'layers.0.cross.q.bias']);
+    expect(han.filter((n) => n.startsWith('layers.0.cross.q.'))).toEqual([
+      'layers.0.cross.q.weight',
+      'layers.0.cross.q.bias',
+    ]);
     expect(han.some((n) => n.startsWith('layers.1.'))).toBe(false);
   });
 
   it('parseAblations/withAblations', () => {
     expect(parseAblations('tsam, sloss')).toEqual(['tsam', 'sloss']);
     expect(parseAblations('')).toEqual([]);
-    expect(() => parseAblations('tsam,attention')).toThrow(`unknown LINK module 'attention' to ablate; choose from ${LINK_MODULES.join(', ')}`);
-    expect(withAblations(tiny('link').modules, ['plsim'])).toEqual({ tsam: true, interaction: true, plsim: false, sloss: true });
+    expect(() => parseAblations('tsam,attention')).toThrow(
+      `unknown LINK module 'attention' to ablate; choose from ${LINK_MODULES.join(', ')}`,
+    );
+    expect(withAblations(tiny('link').modules, ['plsim'])).toEqual({
+      tsam: true,
+      interaction: true,
+      plsim: false,
+      sloss: true,
+    });
   });
 
   it('rejects bad configurations with the field named', () => {
     const dims = { audioDim: 6, visualDim: 5 };
-    expect(() => parserConfig('link', { ...dims, hidden: 10, heads: 4 })).toThrow('hidden 10 is not divisible by 4 heads');
-    expect(() => parserConfig('link', { ...dims, audioDim: 0 })).toThrow('audioDim must be a positive integer');
+    expect(() => parserConfig('link', { ...dims, hidden: 10, heads: 4 })).toThrow(
+      'hidden 10 is not divisible by 4 heads',
+    );
+    expect(() => parserConfig('link', { ...dims, audioDim: 0 })).toThrow(
+      'audioDim must be a positive integer',
+    );
     expect(() => parserConfig('link', { ...dims, dropout: 1 })).toThrow('dropout must be in [0, 1)');
-    expect(() => parserConfig('han', { ...dims, modules: { tsam: true, interaction: false, plsim: false, sloss: false } })).toThrow('HAN has no LINK modules');
+    expect(() =>
+      parserConfig('han', {
+        ...dims,
+        modules: { tsam: true, interaction: false, plsim: false, sloss: false },
+      }),
+    ).toThrow('HAN has no LINK modules');
     const stats = { mean: [0, 0], std: [1, 1] };
-    expect(() => parserConfig('link', { ...dims, inputStats: { audio: stats, visual: stats } })).toThrow('audio input stats need 6 means and 6 positive stds');
+    expect(() => parserConfig('link', { ...dims, inputStats: { audio: stats, visual: stats } })).toThrow(
+      'audio input stats need 6 means and 6 positive stds',
+    );
   });
 });

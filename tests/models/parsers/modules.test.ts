@@ -33,7 +33,8 @@ async function run(
   feeds: Record<string, ort.Tensor>,
   rng: Rng,
 ): Promise<{ out: Record<string, Float64Array>; param: (name: string, cols?: number) => M }> {
-  for (const init of g.initializers.values()) if (init.trainable) init.data = randomArray(rng, init.data.length);
+  for (const init of g.initializers.values())
+    if (init.trainable) init.data = randomArray(rng, init.data.length);
   for (const [name, t] of Object.entries(outputs)) g.output(t, name);
   const { session } = await openSession(g.toBytes(), { providers: ['cpu'] });
   const result = await session.run(feeds);
@@ -53,7 +54,8 @@ function expectClose(actual: ArrayLike<number>, expected: number[], tol = 1e-9):
   }
 }
 
-const sample = (data: Float64Array, b: number, t: number, h: number) => rows(data.subarray(b * t * h, (b + 1) * t * h), h);
+const sample = (data: Float64Array, b: number, t: number, h: number) =>
+  rows(data.subarray(b * t * h, (b + 1) * t * h), h);
 
 describe('LINK modules against plain-TS references', () => {
   it('TSAM: temporal weights from per-segment avg/max pooling, spatial weights from time pooling', async () => {
@@ -61,7 +63,12 @@ describe('LINK modules against plain-TS references', () => {
     const g = new Graph({ float: 'float64', seed: 1 });
     const x = g.input('x', 'float64', ['batch', T, H]);
     const data = randomArray(rng, B * T * H);
-    const { out, param } = await run(g, { y: tsam(g, x, { name: 'tsam', reduction: 2 }) }, { x: ortTensor('float64', data, [B, T, H]) }, rng);
+    const { out, param } = await run(
+      g,
+      { y: tsam(g, x, { name: 'tsam', reduction: 2 }) },
+      { x: ortTensor('float64', data, [B, T, H]) },
+      rng,
+    );
     const weights = {
       w0: param('tsam.temporal.layers.0.weight'),
       b0: param('tsam.temporal.layers.0.bias')[0],
@@ -90,8 +97,16 @@ describe('LINK modules against plain-TS references', () => {
     const tol = 1e-7;
     for (let b = 0; b < B; b++) {
       const [sa, sv] = [sample(ad, b, T, H), sample(vd, b, T, H)];
-      expectClose(out.ya.subarray(b * T * H, (b + 1) * T * H), interactionRef(sa, sv, scalar('alpha_audio'), scalar('beta_audio')).flat(), tol);
-      expectClose(out.yv.subarray(b * T * H, (b + 1) * T * H), interactionRef(sv, sa, scalar('alpha_visual'), scalar('beta_visual')).flat(), tol);
+      expectClose(
+        out.ya.subarray(b * T * H, (b + 1) * T * H),
+        interactionRef(sa, sv, scalar('alpha_audio'), scalar('beta_audio')).flat(),
+        tol,
+      );
+      expectClose(
+        out.yv.subarray(b * T * H, (b + 1) * T * H),
+        interactionRef(sv, sa, scalar('alpha_visual'), scalar('beta_visual')).flat(),
+        tol,
+      );
     }
   });
 
@@ -126,10 +141,19 @@ describe('LINK modules against plain-TS references', () => {
       g.output(lambda, 'lambda');
       const { session } = await openSession(g.toBytes(), { providers: ['cpu'] });
       const res = await session.run({ s: ortTensor('float64', Float64Array.from(s), [s.length]) });
-      expectClose(res.lambda.data as Float64Array, s.map((x) => lambdaRef(x, mu)), 1e-12);
+      expectClose(
+        res.lambda.data as Float64Array,
+        s.map((x) => lambdaRef(x, mu)),
+        1e-12,
+      );
     }
     const k = Math.exp(0.7);
-    expect([lambdaRef(-0.2, 0.3), lambdaRef(-0.1, 0.3), lambdaRef(0, 0.3), lambdaRef(1, 0.3)]).toEqual([1, k, k, 1]);
+    expect([lambdaRef(-0.2, 0.3), lambdaRef(-0.1, 0.3), lambdaRef(0, 0.3), lambdaRef(1, 0.3)]).toEqual([
+      1,
+      k,
+      k,
+      1,
+    ]);
   });
 
   it("AVSS target: LEAP's C / (1 + C) + 0.01 with C = Pa Pv^T / m", async () => {
@@ -141,7 +165,10 @@ describe('LINK modules against plain-TS references', () => {
     const { session } = await openSession(g.toBytes(), { providers: ['cpu'] });
     const a = Float64Array.from({ length: B * T * C }, (_, i) => (i < T * C ? +(i % 3 === 0) : 0)); // sample 1: no labels
     const v = Float64Array.from({ length: B * T * C }, (_, i) => +(i % 2 === 0));
-    const res = await session.run({ pa: ortTensor('float64', a, [B, T, C]), pv: ortTensor('float64', v, [B, T, C]) });
+    const res = await session.run({
+      pa: ortTensor('float64', a, [B, T, C]),
+      pv: ortTensor('float64', v, [B, T, C]),
+    });
     const expected = [0, 1].flatMap((b) => avssTargetRef(sample(a, b, T, C), sample(v, b, T, C)).flat());
     expectClose(res.target.data as Float64Array, expected, 1e-12);
     expect(Array.from(res.target.data as Float64Array).slice(T * T)).toEqual(new Array(T * T).fill(0.01));
@@ -169,7 +196,10 @@ describe('gradients of the LINK pieces (float64 finite differences)', () => {
 
   it('PLSIM (class-embedding table and both gamma MLPs)', async () => {
     const r = await gradCheck((g) => {
-      const p = g.constant(Array.from({ length: B * T * 5 }, (_, i) => (i % 4 === 0 ? 1 : 0.2)), [B, T, 5]);
+      const p = g.constant(
+        Array.from({ length: B * T * 5 }, (_, i) => (i % 4 === 0 ? 1 : 0.2)),
+        [B, T, 5],
+      );
       return plsim(g, input(g, 'f'), p, { name: 'pl', embedding: 2 });
     });
     expect(r.unused).toEqual([]);
@@ -177,11 +207,19 @@ describe('gradients of the LINK pieces (float64 finite differences)', () => {
   });
 
   const sloss = (g: Graph, features: 'param' | 'constant', detachLambda: boolean) => {
-    const pa = g.constant(Array.from({ length: B * T * 3 }, (_, i) => +(i % 2 === 0)), [B, T, 3]);
-    const pv = g.constant(Array.from({ length: B * T * 3 }, (_, i) => +(i % 3 === 0)), [B, T, 3]);
+    const pa = g.constant(
+      Array.from({ length: B * T * 3 }, (_, i) => +(i % 2 === 0)),
+      [B, T, 3],
+    );
+    const pv = g.constant(
+      Array.from({ length: B * T * 3 }, (_, i) => +(i % 3 === 0)),
+      [B, T, 3],
+    );
     const rng = new Rng(5);
-    const f = (name: string) => (features === 'param' ? input(g, name) : g.constant(randomArray(rng, B * T * H), [B, T, H]));
-    return segmentedSimilarityLoss(g, f('a'), f('v'), avssTarget(g, pa, pv), { name: 'sloss', detachLambda }).loss;
+    const f = (name: string) =>
+      features === 'param' ? input(g, name) : g.constant(randomArray(rng, B * T * H), [B, T, H]);
+    return segmentedSimilarityLoss(g, f('a'), f('v'), avssTarget(g, pa, pv), { name: 'sloss', detachLambda })
+      .loss;
   };
 
   it('S-LOSS with lambda differentiated in s: gradients to the features and to mu', async () => {
@@ -204,8 +242,13 @@ describe('Graph.reuse (weight sharing)', () => {
     const first = g.reuse(() => linear(g, x, 4, { name: 'shared' }));
     const second = g.reuse(() => linear(g, x, 4, { name: 'shared' }));
     expect(first.name).not.toBe(second.name);
-    expect([...g.initializers.keys()].filter((k) => k.startsWith('shared.'))).toEqual(['shared.weight', 'shared.bias']);
-    expect(() => g.reuse(() => linear(g, x, 5, { name: 'shared' }))).toThrow(/shared parameter 'shared.weight' is \[3,4\], requested \[3,5\]/);
+    expect([...g.initializers.keys()].filter((k) => k.startsWith('shared.'))).toEqual([
+      'shared.weight',
+      'shared.bias',
+    ]);
+    expect(() => g.reuse(() => linear(g, x, 5, { name: 'shared' }))).toThrow(
+      /shared parameter 'shared.weight' is \[3,4\], requested \[3,5\]/,
+    );
     expect(() => linear(g, x, 4, { name: 'shared' })).toThrow(/already used/);
   });
 });

@@ -27,12 +27,18 @@ export function softmaxRows(a: M): M {
 
 /** Rows of a flat array: [n * cols] -> n rows. */
 export function rows(data: ArrayLike<number>, cols: number): M {
-  return Array.from({ length: data.length / cols }, (_, i) => Array.from(data).slice(i * cols, (i + 1) * cols));
+  return Array.from({ length: data.length / cols }, (_, i) =>
+    Array.from(data).slice(i * cols, (i + 1) * cols),
+  );
 }
 
 /** A two-layer MLP with ReLU between (the engine's mlp with dims [h, out]). */
 export function mlp2(x: M, w0: M, b0: number[], w1: M, b1: number[]): M {
-  return affine(affine(x, w0, b0).map((r) => r.map(relu)), w1, b1);
+  return affine(
+    affine(x, w0, b0).map((r) => r.map(relu)),
+    w1,
+    b1,
+  );
 }
 
 export interface TsamWeights {
@@ -64,7 +70,10 @@ export function tsamRef(f: M, p: TsamWeights): M {
 export function interactionRef(q: M, k: M, alpha: number, beta: number): M {
   const scale = 1 / Math.sqrt(q[0].length);
   const w = softmaxRows(matmul(q, transpose(k)).map((r) => r.map((x) => x * scale)));
-  const mixed = matmul(w, k.map((r) => r.map((x) => x * beta)));
+  const mixed = matmul(
+    w,
+    k.map((r) => r.map((x) => x * beta)),
+  );
   return q.map((r, i) => r.map((x, j) => x + alpha * mixed[i][j]));
 }
 
