@@ -8,6 +8,9 @@ import { readManifest } from '../../../src/models/manifest.js';
 import { PARSER_IO } from '../../../src/models/parsers/index.js';
 import { loadModelDir } from '../../../src/models/registry.js';
 import { openSession, ortTensor } from '../../../src/models/session.js';
+import { sessionRunner } from '../../../src/models/encoders/index.js';
+import { onnxWindowHead } from '../../../src/operators/onnxHead.js';
+import type { Features } from '../../../src/types.js';
 import { openDspEncoders, synthSplit } from '../../../src/train/parsers.js';
 import { Rng } from '../../../src/util/rng.js';
 
@@ -82,4 +85,33 @@ describe('models/link-synthav', () => {
     );
     expect(model.segment.type).toBeGreaterThan(3 * chance.segment.type);
   }, 60_000);
+
+  it("runs as the runtime's window head (onnxWindowHead with the manifest's I/O names)", async () => {
+    const m = await readManifest('models/link-synthav.json');
+    const [audioDim, visualDim] = m.inputs.map((i) => i.shape[2] as number);
+    const { session } = await openSession('models/link-synthav.onnx', { providers: ['cpu'] });
+    const head = onnxWindowHead(sessionRunner(session), {
+      audioInput: PARSER_IO.audio,
+      visualInput: PARSER_IO.visual,
+      audioOutput: PARSER_IO.audioProb,
+      visualOutput: PARSER_IO.visualProb,
+      audioDim,
+      visualDim,
+    });
+    const rng = new Rng(4);
+    const items: Features[] = Array.from({ length: 10 }, (_, k) => ({
+      stream: 's',
+      index: k,
+      t0: k,
+      t1: k + 1,
+      wallclock: k * 1000,
+      audio: Float32Array.from({ length: audioDim }, () => rng.normal()),
+      // the 4th segment has no video: the head is fed zeros for it
+      ...(k === 3 ? {} : { visual: Float32Array.from({ length: visualDim }, () => rng.normal()) }),
+    }));
+    const [probs] = await head([{ stream: 's', items, valid: 10, restarted: true }]);
+    expect(probs.audio.length).toBe(10 * 25);
+    expect(probs.visual.length).toBe(10 * 25);
+    for (const x of [...probs.audio, ...probs.visual]) expect(x >= 0 && x <= 1).toBe(true);
+  });
 });

@@ -220,6 +220,36 @@ describe('avvp train end to end', () => {
     expect(manifest.provenance.source).toContain('LINK modules: none');
   }, 120_000);
 
+  it('trains LINK on SynthAV made in memory (--synth) and names the encoders in the manifest', async () => {
+    const out = join(dir, 'out-synth');
+    const r = await avvp([
+      'train',
+      'link',
+      '--synth',
+      'train=4,val=2',
+      '--epochs',
+      '1',
+      '--hidden',
+      '8',
+      '--heads',
+      '2',
+      '--ffn',
+      '8',
+      '--layers',
+      '1',
+      '--ablate',
+      'tsam',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('link-synthav: best epoch 1/1');
+    const manifest = JSON.parse(await readFile(join(out, 'link-synthav.json'), 'utf8'));
+    expect(manifest.encoders).toEqual({ audio: 'dsp-audio', visual: 'dsp-visual' });
+    expect(manifest.provenance.source).toContain('LINK modules: interaction, plsim, sloss');
+    expect(manifest.provenance.trainedOn).toContain('SynthAV preset default, seed 1, 4 train / 2 val clips');
+  }, 120_000);
+
   it('a missing annotation folder is exit 1 naming the file', async () => {
     const r = await avvp([
       'train',
