@@ -162,6 +162,12 @@ const variants: Variant[] = [
   { name: 'han', kind: 'han', off: [] },
   { name: 'link', kind: 'link', off: [] },
   ...LINK_MODULES.map((m): Variant => ({ name: `link-no-${m}`, kind: 'link', off: [m] })),
+  // the bundled configuration (no TSAM) without each remaining module
+  ...LINK_MODULES.filter((m) => m !== 'tsam').map((m): Variant => ({
+    name: `link-no-tsam-no-${m}`,
+    kind: 'link',
+    off: ['tsam', m],
+  })),
   // diagnostics: the backbone with one LINK module only
   ...LINK_MODULES.map((m): Variant => ({
     name: `han+${m}`,
