@@ -101,7 +101,10 @@ export interface PipelineOptions {
   onDrop?: (segment: Segment) => void;
   /** Called once per segment whose features are ready (flow control for files: fromMedia's `consumed`). */
   onEncoded?: () => void;
-  /** Stream names whose open events end now (their source went down). */
+  /**
+   * Stream names whose source went down: the segments waiting for lookahead are predicted now from
+   * what is known, then the open events end (instead of holding them through the outage).
+   */
   closeEvents?: Observable<string>;
 }
 
@@ -126,6 +129,9 @@ export function streamPipeline(
       lookahead: o.lookahead ?? DEFAULT_LOOKAHEAD,
       // Cross-stream batching happens in the shared batcher; nothing to gain per stream.
       batch: { maxBatch: 1, maxWaitMs: 0 },
+      // Subscribed before decodeEvents' closeOn (which subscribes after its source), so the flushed
+      // predictions reach the event decoder before it closes the stream's events.
+      flushOn: o.closeEvents,
     }),
     share(),
   );
