@@ -99,7 +99,7 @@ function summary(
 
 const probe: Command = {
   name: 'probe',
-  summary: 'Show what a source delivers: per-second audio/video stats, codecs, sizes, reconnects',
+  summary: 'show what a source delivers: per-second audio/video stats, codecs, sizes, reconnects',
   usage,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
