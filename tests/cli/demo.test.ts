@@ -1,6 +1,6 @@
 // `avvp demo` (what `npm start` runs) as a real process, bounded with --seconds.
 import { describe, expect, it } from 'vitest';
-import { avvp } from '../runtime/cli.js';
+import { runAvvp as avvp } from '../helpers/cli.js';
 import { CACHE_HOME, testClip, testModels } from '../runtime/fixtures.js';
 
 describe('avvp demo', () => {
@@ -8,7 +8,7 @@ describe('avvp demo', () => {
     // The demo finds the clip in the cache (same clip, same cache folder).
     const [, models] = await Promise.all([testClip(), testModels()]);
     const r = await avvp(['demo', '--seconds', '16', '--port', '0', '--models', models.dir], {
-      XDG_CACHE_HOME: CACHE_HOME,
+      env: { XDG_CACHE_HOME: CACHE_HOME },
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -1,23 +1,14 @@
 // `avvp extract` run as a real process: usage errors, bad inputs, a folder with a good and a broken
 // video, and a resumed run.
-import { execFile, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import extract from '../../src/cli/commands/extract.js';
 import { parseNpy } from '../../src/util/npy.js';
+import { RunningCli, runAvvp } from '../helpers/cli.js';
 import { makeTestMedia, tempDir } from '../helpers/media.js';
 
-function avvp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'extract', ...args],
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const avvp = (args: string[]) => runAvvp(['extract', ...args]);
 
 const tmp = tempDir('avvp-cli-extract-');
 const videos = path.join(tmp.dir, 'videos');
@@ -117,18 +108,11 @@ describe('avvp extract', () => {
 
   it('stops on SIGINT with whole files only and says how to resume', async () => {
     const out = path.join(tmp.dir, 'interrupted');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'extract', '--synth', '40', '--split', 'train', '--out', out],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await firstFile(path.join(out, 'visual'), child);
-    child.kill('SIGINT');
-    expect(await exited).toBe(1);
-    expect(stderr).toMatch(/interrupted; run the same command again to resume/);
+    const cli = new RunningCli(['extract', '--synth', '40', '--split', 'train', '--out', out]);
+    await firstFile(path.join(out, 'visual'), cli);
+    cli.signal('SIGINT');
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr).toMatch(/interrupted; run the same command again to resume/);
     const audio = (await readdir(path.join(out, 'audio'))).sort();
     expect(audio.length).toBeGreaterThan(0);
     expect(audio.length).toBeLessThan(40);

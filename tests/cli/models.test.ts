@@ -1,25 +1,15 @@
 // `avvp models fetch|list` run as real processes against a real local HTTP "hub".
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAvvp } from '../helpers/cli.js';
 import { refusedUrl, startFileServer, type FileServer } from '../models/fixtures/file-server.js';
 import { clapAudioLike, clipVisionLike } from '../models/fixtures/tiny-exports.js';
 import { tempDirs } from '../models/fixtures/temp-dirs.js';
 
 const tmp = tempDirs('avvp-cli-models-');
 
-function avvp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'models', ...args],
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const avvp = (args: string[]) => runAvvp(['models', ...args]);
 
 const clip = Buffer.from(clipVisionLike());
 let hub: FileServer;

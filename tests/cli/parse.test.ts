@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { truthSummary, type DemoClip } from '../../src/runtime/demo-clip.js';
-import { avvp } from '../runtime/cli.js';
+import { runAvvp as avvp } from '../helpers/cli.js';
 import { testClip, testModels, type TestModels } from '../runtime/fixtures.js';
 
 let clip: DemoClip;

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { avvp, RunningCli } from '../runtime/cli.js';
+import { runAvvp as avvp, RunningCli } from '../helpers/cli.js';
 import { testClip, testModels } from '../runtime/fixtures.js';
 import { TestClient, until } from '../sinks/helpers.js';
 

@@ -1,20 +1,14 @@
 // `avvp eval llp` run as a real process on a small made-up annotation folder.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LLP_CLASSES, LLP_FILES } from '../../src/train/data/llp.js';
+import { runAvvp } from '../helpers/cli.js';
 
 const C = LLP_CLASSES.length;
 
-function avvp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const avvp = runAvvp;
 
 /** A prediction line: `on` maps class name -> [modality, start, end, probability] runs. */
 function line(

@@ -1,6 +1,5 @@
 // Checks against the real LLP annotation files in ../shared/datasets/llp (never copied into the
 // project): parsing, the dataset facts of the research note, and the metric's reference values.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateLlp, type LlpMetrics } from '../../src/eval/llp.js';
+import { runAvvp } from '../helpers/cli.js';
 import { formatPredictionLine } from '../../src/eval/llp-predictions.js';
 import {
   groundTruth,
@@ -184,27 +184,19 @@ describe.skipIf(!present)('real LLP annotation files', () => {
         pred,
         test.videos.map((v) => formatPredictionLine(v.filename, ZEROS)).join('\n') + '\n',
       );
-      const stdout = await new Promise<string>((resolvePromise, reject) => {
-        execFile(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            'src/cli/main.ts',
-            'eval',
-            'llp',
-            '--pred',
-            pred,
-            '--annotations',
-            LLP_DIR,
-            '--split',
-            'test',
-            '--json',
-          ],
-          { cwd: REPO },
-          (err, out, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(out)),
-        );
-      });
+      const r = await runAvvp([
+        'eval',
+        'llp',
+        '--pred',
+        pred,
+        '--annotations',
+        LLP_DIR,
+        '--split',
+        'test',
+        '--json',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const stdout = r.stdout;
       const m = JSON.parse(stdout) as LlpMetrics;
       expectLevel(m.segment, [0.5, 10.0833, 14.5, 8.3611, 0]);
       expectLevel(m.event, [0.5, 10.0833, 14.5, 8.3611, 0]);

@@ -1,8 +1,7 @@
 // `avvp probe` through the real CLI on generated media.
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAvvp } from '../helpers/cli.js';
+import { RunningCli, runAvvp } from '../helpers/cli.js';
 import { makeTestMedia, pidExists, tempDir } from '../helpers/media.js';
 
 const avvp = (...args: string[]) => runAvvp(['probe', ...args]);
@@ -66,18 +65,8 @@ describe('avvp probe', () => {
   it('Ctrl-C (SIGINT): stops the source, kills its ffmpeg, prints the summary and exits 0', async () => {
     // An hour-long lavfi source, marked so that its ffmpeg can be found among all processes.
     const marker = `d=3599.${process.pid}`;
-    const child = spawn(process.execPath, [
-      ...['--import', 'tsx', 'src/cli/main.ts', 'probe'],
-      `lavfi:testsrc2=s=64x48:${marker}[out0];sine=${marker}[out1]`,
-    ]);
-    let stdout = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) =>
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('#1 [1, 2)')) resolve();
-      }),
-    );
+    const cli = new RunningCli(['probe', `lavfi:testsrc2=s=64x48:${marker}[out0];sine=${marker}[out1]`]);
+    await cli.waitFor(/#1 \[1, 2\)/);
     const ffmpegPids: number[] = [];
     for (const entry of await readdir('/proc')) {
       const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
@@ -85,10 +74,10 @@ describe('avvp probe', () => {
         ffmpegPids.push(Number(entry));
     }
     expect(ffmpegPids).toHaveLength(1);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stdout).toMatch(/\nsummary: \d+ segments\n {2}format: lavfi\n/);
-    expect(stdout).toMatch(/reconnects: 0, dropped: 0\n$/);
+    cli.signal('SIGINT');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout).toMatch(/\nsummary: \d+ segments\n {2}format: lavfi\n/);
+    expect(cli.stdout).toMatch(/reconnects: 0, dropped: 0\n$/);
     expect(pidExists(ffmpegPids[0])).toBe(false);
   });
 

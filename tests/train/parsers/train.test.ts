@@ -22,7 +22,7 @@ import {
 import { modalityBreakdown } from '../../../src/train/parsers-breakdown.js';
 import { writeNpy } from '../../../src/util/npy.js';
 import { Rng } from '../../../src/util/rng.js';
-import { avvp } from './cli.js';
+import { runAvvp as avvp } from '../../helpers/cli.js';
 
 const SEED = 11;
 const CLIPS = { train: 20, val: 10 };
