@@ -8,30 +8,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { WebSocketServer } from 'ws';
-import { segmentMessage, type Publishable } from '../src/sinks/protocol.js';
 import { EventServer } from '../src/sinks/ws-server.js';
+import type { Publishable } from '../src/sinks/protocol.js';
+import { BENCH_CLASSES, benchSegment } from './ws-messages.js';
 import { median } from './stats.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const MESSAGES = 2000; // per run
 const CHUNK = 50; // published per event-loop turn (many streams finishing segments at once)
-const CLASSES = Array.from({ length: 25 }, (_, i) => `class${i}`); // LLP has 25 classes
 
-function message(i: number): Publishable {
-  const probs = () => new Float32Array(CLASSES.map((_, c) => ((i * 31 + c * 17) % 100) / 100));
-  return segmentMessage({
-    stream: `cam${i % 16}`,
-    index: i,
-    t0: i,
-    t1: i + 1,
-    wallclock: Date.now(),
-    classes: CLASSES,
-    audio: probs(),
-    visual: probs(),
-    audioVisual: probs(),
-  });
-}
+const message = (i: number) => benchSegment(i, `cam${i % 16}`);
 
 interface Variant {
   name: string;
@@ -45,7 +32,7 @@ const variants: Variant[] = [
     subscribe: true,
     start(server) {
       const events = new EventServer(server, {
-        hello: () => ({ streams: [], classes: CLASSES }),
+        hello: () => ({ streams: [], classes: BENCH_CLASSES }),
         maxClients: 256,
       });
       return { publish: (m) => events.publish(m), close: () => events.close() };

@@ -7,27 +7,14 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type NetConnectOpts, type Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { segmentMessage, type Publishable } from '../src/sinks/protocol.js';
 import { EventServer } from '../src/sinks/ws-server.js';
+import type { Publishable } from '../src/sinks/protocol.js';
+import { BENCH_CLASSES, benchSegment } from './ws-messages.js';
 
 const CLIENTS = 4;
 const CAP = 4 * 1024 * 1024; // the default maxBufferedBytes
-const CLASSES = Array.from({ length: 25 }, (_, i) => `class${i}`);
 
-function message(i: number): Publishable {
-  const probs = () => new Float32Array(CLASSES.map((_, c) => ((i * 31 + c * 17) % 100) / 100));
-  return segmentMessage({
-    stream: 'cam1',
-    index: i,
-    t0: i,
-    t1: i + 1,
-    wallclock: Date.now(),
-    classes: CLASSES,
-    audio: probs(),
-    visual: probs(),
-    audioVisual: probs(),
-  });
-}
+const message = (i: number) => benchSegment(i, 'cam1');
 
 /** Connects K clients that stop reading right after subscribing. */
 async function stalledClients(url: string, subscribe: boolean): Promise<WebSocket[]> {
@@ -68,7 +55,7 @@ const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 /** Bytes held for the stalled clients, and in the shared resume buffer. */
 async function ours(messages: number): Promise<{ held: number; shared: number }> {
   const server = createServer();
-  const events = new EventServer(server, { hello: () => ({ streams: ['cam1'], classes: CLASSES }) });
+  const events = new EventServer(server, { hello: () => ({ streams: ['cam1'], classes: BENCH_CLASSES }) });
   const port = await listen(server);
   const clients = await stalledClients(`ws://127.0.0.1:${port}/v1/events`, true);
   await publishAll((m) => events.publish(m), messages);
