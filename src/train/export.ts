@@ -3,7 +3,7 @@
 //
 // Public API: exportModel(spec, params, { dir, manifest }) -> { onnxPath, manifestPath, manifest }.
 
-import { createHash } from 'node:crypto';
+import { sha256Bytes } from '../models/sha256.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelManifest, TensorSpec, formatManifest, parseManifest } from '../models/manifest.js';
@@ -49,7 +49,7 @@ export async function exportModel(
     {
       name: train.name,
       file,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha256: sha256Bytes(bytes),
       inputs: g.inputs.filter((t) => used.has(t.name)).map((t) => spec(t)),
       outputs: g.outputs.map((o) => spec(o.tensor, o.name)),
       ...opts.manifest,

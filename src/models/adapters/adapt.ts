@@ -7,12 +7,11 @@
 // The result is written as <name>-segment.onnx with its manifest next to the export.
 //
 //   await adaptExport('models', 'clip-vit-b32-vision', { frames: 8 });
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatManifest, readManifest, type ModelManifest, type TensorSpec } from '../manifest.js';
 import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
-import { sha256File } from '../sha256.js';
+import { sha256Bytes, sha256File } from '../sha256.js';
 import { validateModelFile } from '../validate.js';
 import { composePrefix, l2NormalizeOutput, poolFrames, poolPatchTokens, renameOutput } from './compose.js';
 import { CLAP_LOG_MEL, CLIP_MEAN, CLIP_STD, clipPixelPrefix, logMelPrefix } from './prefix.js';
@@ -62,7 +61,7 @@ export async function adaptExport(
     name: outName,
     version: source.version,
     file: `${outName}.onnx`,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256Bytes(bytes),
     provenance: {
       source: `${source.name} (${source.file}, sha256 ${source.sha256}) with the avvp-stream preprocessing prefix`,
       command: `avvp models adapt ${name}${adapted.manifest.kind === 'visual-encoder' ? ` --frames ${opts.frames ?? 8}` : ''}`,

@@ -1,6 +1,6 @@
 // Manifests of the bundled DSP encoders, derived from the built bytes (sha256) and the encoder
 // constants, with no timestamp so that `npm run models:build` is reproducible byte for byte.
-import { createHash } from 'node:crypto';
+import { sha256Bytes } from '../sha256.js';
 import { parseManifest, type ModelManifest } from '../manifest.js';
 import { AUDIO_ENCODER, FFT_SIZE, HOP, MEL_BANDS, buildDspAudioEncoder } from './audio.js';
 import { VISUAL_ENCODER, buildDspVisualEncoder } from './visual.js';
@@ -18,10 +18,6 @@ const provenance = {
   sha256Source: 'export',
 } as const;
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 export function dspAudioModel(): BuiltModel {
   const bytes = buildDspAudioEncoder();
   const e = AUDIO_ENCODER;
@@ -31,7 +27,7 @@ export function dspAudioModel(): BuiltModel {
       kind: 'audio-encoder',
       version: DSP_VERSION,
       file: 'dsp-audio.onnx',
-      sha256: sha256(bytes),
+      sha256: sha256Bytes(bytes),
       inputs: [{ name: e.input, dtype: 'float32', shape: ['batch', e.samples] }],
       outputs: [{ name: e.output, dtype: 'float32', shape: ['batch', e.features] }],
       preprocessing: {
@@ -58,7 +54,7 @@ export function dspVisualModel(): BuiltModel {
       kind: 'visual-encoder',
       version: DSP_VERSION,
       file: 'dsp-visual.onnx',
-      sha256: sha256(bytes),
+      sha256: sha256Bytes(bytes),
       inputs: [{ name: e.input, dtype: 'uint8', shape: ['batch', e.frames, e.height, e.width, 3] }],
       outputs: [
         { name: e.mapOutput, dtype: 'float32', shape: ['batch', ...e.mapShape] },
