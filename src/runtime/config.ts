@@ -19,6 +19,8 @@ export interface ServeConfig {
   queue: number;
   /** Inference worker threads. */
   workers?: number;
+  /** ffmpeg decoder threads per stream (default 1: many streams share few cores; docs/runtime.md). */
+  decodeThreads?: number;
   streams: { name: string; source: string }[];
 }
 
@@ -31,8 +33,25 @@ export class ConfigError extends Error {
   }
 }
 
-export const SERVE_DEFAULTS = { host: '127.0.0.1', port: 8080, lookahead: 2, queue: 2 } as const;
-const KEYS = ['host', 'port', 'models', 'head', 'token', 'lookahead', 'queue', 'workers', 'streams'] as const;
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  lookahead: 2,
+  queue: 2,
+  decodeThreads: 1,
+} as const;
+const KEYS = [
+  'host',
+  'port',
+  'models',
+  'head',
+  'token',
+  'lookahead',
+  'queue',
+  'workers',
+  'decodeThreads',
+  'streams',
+] as const;
 /** The head's window is T = 10: lookahead must leave past context. */
 export const MAX_LOOKAHEAD = 9;
 
@@ -82,6 +101,9 @@ export function checkServeConfig(value: unknown, where: string): PartialServeCon
         break;
       case 'workers':
         out.workers = integer(v, 1, 64, key, fail);
+        break;
+      case 'decodeThreads':
+        out.decodeThreads = integer(v, 1, 64, key, fail);
         break;
       case 'streams':
         out.streams = streams(v, fail);

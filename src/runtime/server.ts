@@ -3,7 +3,7 @@
 // the end-to-end tests and the runtime benchmark, so they all run exactly the same wiring.
 import { HttpApi, type HttpServerOptions } from '../sinks/http.js';
 import { Metrics } from '../sinks/metrics.js';
-import type { ServeConfig } from './config.js';
+import { SERVE_DEFAULTS, type ServeConfig } from './config.js';
 import { BUNDLED_MODEL_DIR, loadRuntimeModels } from './models.js';
 import { Inference, type InferenceOptions } from './pipeline.js';
 import { Runtime, type RuntimeOptions } from './runtime.js';
@@ -46,7 +46,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     publish: (msg) => api.events.publish(msg),
     lookahead: o.lookahead,
     queue: o.queue,
-    media: o.media,
+    media: { decodeThreads: o.decodeThreads ?? SERVE_DEFAULTS.decodeThreads, ...o.media },
     log,
   });
   const api = new HttpApi({

@@ -45,6 +45,11 @@ export interface MediaOptions {
   startTimeoutMs?: number;
   /** Socket I/O timeout for rtsp/http inputs (default 5000 ms). */
   ioTimeoutMs?: number;
+  /**
+   * ffmpeg decoder threads per source (default: ffmpeg's, one per core plus one). Many streams on a
+   * few cores run best with 1: frame threads add synchronisation cost and a frame of latency each.
+   */
+  decodeThreads?: number;
   backoff?: Partial<BackoffOptions>;
   /** Live: give up after this many consecutive attempts without data (default Infinity). */
   maxRetries?: number;
@@ -128,6 +133,7 @@ function resolveConfig(source: string, options: MediaOptions): Config {
   for (const [name, value] of [
     ['maxPending', options.maxPending],
     ['queueSize', options.queueSize],
+    ['decodeThreads', options.decodeThreads],
   ] as const)
     if (value !== undefined && !(Number.isInteger(value) && value >= 1))
       throw new RangeError(`fromMedia: ${name} must be an integer >= 1, got ${value}`);
@@ -150,7 +156,7 @@ function resolveConfig(source: string, options: MediaOptions): Config {
   return {
     stream: options.stream ?? defaultName,
     label,
-    input: { ...input, ioTimeoutMs: options.ioTimeoutMs ?? 5000 },
+    input: { ...input, ioTimeoutMs: options.ioTimeoutMs ?? 5000, threads: options.decodeThreads },
     live: options.live ?? liveByDefault,
     video,
     audioRates,

@@ -18,6 +18,7 @@ describe('serve configuration', () => {
     await writeFile(
       file,
       'port: 9000\nhost: 0.0.0.0\nmodels: ./m\nhead: link\ntoken: t0k\nlookahead: 1\nqueue: 3\nworkers: 2\n' +
+        'decodeThreads: 2\n' +
         'streams:\n  cam1: rtsp://10.0.0.5/live\n  clip: ./a.mp4\n',
     );
     const merged = mergeServeConfig(await readServeConfig(file), {
@@ -34,6 +35,7 @@ describe('serve configuration', () => {
       lookahead: 1,
       queue: 3,
       workers: 2,
+      decodeThreads: 2,
       streams: [
         { name: 'cam1', source: 'rtsp://10.0.0.5/live' },
         { name: 'clip', source: './a.mp4' },
@@ -51,6 +53,7 @@ describe('serve configuration', () => {
     [{ lookahead: 10 }, /lookahead: must be an integer in \[0, 9\]/],
     [{ queue: 0 }, /queue: must be an integer in \[1, 1000\]/],
     [{ workers: -1 }, /workers: must be an integer in \[1, 64\]/],
+    [{ decodeThreads: 0 }, /decodeThreads: must be an integer in \[1, 64\]/],
     [{ models: '' }, /models: must be a non-empty string/],
     [{ token: 5 }, /token: must be a non-empty string/],
     [{ streams: ['rtsp://x'] }, /streams: must be a mapping of stream name to source/],

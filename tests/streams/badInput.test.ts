@@ -82,6 +82,7 @@ describe('bad input', () => {
     expect(() => fromMedia('x.mp4', { watchdogMs: 0 })).toThrow(/watchdogMs must be a finite number > 0/);
     expect(() => fromMedia('x.mp4', { maxPending: 0 })).toThrow(/maxPending must be an integer >= 1/);
     expect(() => fromMedia('x.mp4', { queueSize: 2.5 })).toThrow(/queueSize must be an integer >= 1/);
+    expect(() => fromMedia('x.mp4', { decodeThreads: 0 })).toThrow(/decodeThreads must be an integer >= 1/);
     expect(() => fromMedia('x.mp4', { maxRetries: -1 })).toThrow(
       /maxRetries must be an integer >= 0 or Infinity/,
     );

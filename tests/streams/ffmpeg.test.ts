@@ -82,6 +82,12 @@ describe('version-aware arguments', () => {
     const args = buildDecodeArgs(rtsp, layout, { libavformat: { major: 59, minor: 27 } });
     expect(args.join(' ')).toContain('-rtsp_transport tcp -timeout 2000000 -i rtsp://h/x');
     expect(args.filter((a) => a.startsWith('pipe:'))).toEqual(['pipe:1', 'pipe:3', 'pipe:4']);
+    expect(args).not.toContain('-threads');
+    // decoder threads are an input option: they must come before -i
+    const threaded = buildDecodeArgs({ ...rtsp, threads: 1 }, layout, {
+      libavformat: { major: 59, minor: 27 },
+    });
+    expect(threaded.join(' ')).toMatch(/-threads 1 -rtsp_transport tcp .* -i rtsp:\/\/h\/x/);
   });
 
   it.skipIf(!shipped)('decodes correctly with the static ffmpeg 4.1 too', async () => {

@@ -73,6 +73,15 @@ describe('fromMedia on files', () => {
     expect(segments.some((s) => s.partial || s.discontinuity)).toBe(false);
   });
 
+  it('decodes the same with one decoder thread (decodeThreads, as avvp serve runs)', async () => {
+    const segments = await collect(mkv, { decodeThreads: 1 });
+    expectSchedule(segments, 1e-3);
+    const reference = await collect(mkv);
+    expect(segments.map((s) => s.frames!.map((f) => classify(f)).join())).toEqual(
+      reference.map((s) => s.frames!.map((f) => classify(f)).join()),
+    );
+  });
+
   it('matches the schedule with AAC, drops the encoder-padding tail, and fills a second rate', async () => {
     const segments = await collect(mp4, { sampleRateHi: 48000 });
     expectSchedule(segments, 0.05);

@@ -23,7 +23,7 @@ on /metrics, health on /healthz and /readyz, and a stream REST API on /v1/stream
 Options:
   --source NAME=URL   a stream: NAME is a short label (cam1), never the URL (repeatable)
   --config FILE       YAML with any of: host, port, models, head, token, lookahead, queue,
-                      workers, streams (a mapping NAME: URL); flags override it
+                      workers, decodeThreads, streams (a mapping NAME: URL); flags override it
   --port N            HTTP port (default ${SERVE_DEFAULTS.port}; 0 picks a free one)
   --host H            address to listen on (default ${SERVE_DEFAULTS.host})
   --models DIR        model directory (default: the bundled models/)
@@ -32,6 +32,7 @@ Options:
   --lookahead L       seconds of future context per prediction, 0..${MAX_LOOKAHEAD} (default ${SERVE_DEFAULTS.lookahead})
   --queue N           segments waiting for inference per stream before the oldest is dropped (default ${SERVE_DEFAULTS.queue})
   --workers N         inference worker threads (default min(2, cores))
+  --decode-threads N  ffmpeg decoder threads per stream (default ${SERVE_DEFAULTS.decodeThreads}: many streams on few cores)
 
 Stops on Ctrl-C / SIGTERM: ffmpeg processes are killed, open events ended, clients closed (1001).`;
 
@@ -53,6 +54,7 @@ const command: Command = {
         lookahead: { type: 'string' },
         queue: { type: 'string' },
         workers: { type: 'string' },
+        'decode-threads': { type: 'string' },
       },
       false,
     );
@@ -79,6 +81,10 @@ const command: Command = {
           values.workers === undefined
             ? undefined
             : numberFlag('workers', values.workers, 0, { integer: true, min: 1, max: 64 }),
+        decodeThreads:
+          values['decode-threads'] === undefined
+            ? undefined
+            : numberFlag('decode-threads', values['decode-threads'], 0, { integer: true, min: 1, max: 64 }),
         streams: (values.source ?? []).map(parseSourceFlag),
       };
       const file = values.config === undefined ? {} : await readServeConfig(values.config);

@@ -23,6 +23,8 @@ export interface InputSpec {
   target: string;
   /** Socket I/O timeout for network inputs. */
   ioTimeoutMs?: number;
+  /** Decoder threads (`-threads`); default: ffmpeg's choice (one per core plus one). */
+  threads?: number;
 }
 
 /** File descriptors of the raw outputs, in the order the segmenter uses them. */
@@ -56,6 +58,8 @@ export function buildDecodeArgs(
   const flags = versionedFlags(ffmpeg);
   // `info` level prints the input description (codecs, size, rate) that SourceInfo is read from.
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  // Before -i, -threads sets the decoder's threads (after it, only encoders').
+  if (input.threads !== undefined) args.push('-threads', String(input.threads));
   args.push(...inputArgs(input, flags));
   for (const graph of filterGraphs(layout)) args.push('-filter_complex', graph);
   const fds = outputFds(layout);
