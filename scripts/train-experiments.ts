@@ -7,7 +7,7 @@
 // files, i.e. what `avvp train --features --annotations --pseudo` reads) under --cache and reused.
 //
 // Usage: npm run train:experiments -- [--train N] [--val N] [--test N] [--epochs N] [--seeds 1,2]
-//          [--lr X] [--cache DIR] [--json FILE] [--only han,link,...]
+//          [--lr X] [--preset default|easy|hard] [--cache DIR] [--json FILE] [--only han,link,...]
 //        npm run train:experiments -- --report a.json,b.json   (markdown tables of saved results)
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 } from '../src/models/parsers/config.js';
 import { writeDataset } from '../src/streams/synth/dataset.js';
 import { synthClips } from '../src/streams/synth/clip.js';
+import { PRESETS, isPresetName } from '../src/streams/synth/presets.js';
 import { LLP_FILES, type LlpSplit } from '../src/train/data/llp.js';
 import {
   evaluateParser,
@@ -32,7 +33,7 @@ import {
   trainParser,
   type ParserData,
 } from '../src/train/parsers.js';
-import { modalityBreakdown } from '../src/train/parsers-breakdown.js';
+import { modalityBreakdown, withoutCrossModalLeak } from '../src/train/parsers-breakdown.js';
 import { writeNpy } from '../src/util/npy.js';
 import { Progress } from '../src/util/progress.js';
 
@@ -44,7 +45,8 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '20' },
     lr: { type: 'string', default: '0.001' },
     seeds: { type: 'string', default: '1' },
-    cache: { type: 'string', default: '.cache/synth-llp' },
+    preset: { type: 'string', default: 'default' },
+    cache: { type: 'string' },
     json: { type: 'string', default: '.cache/link-experiments.json' },
     only: { type: 'string' },
     report: { type: 'string' },
@@ -112,7 +114,10 @@ const epochs = count('epochs', values.epochs!);
 const lr = Number(values.lr);
 if (!(lr > 0)) throw new Error(`--lr must be a positive number, got '${values.lr}'`);
 const seeds = values.seeds!.split(',').map((s) => count('seeds', s));
-const cache = values.cache!;
+if (!isPresetName(values.preset!))
+  throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${values.preset}'`);
+const preset = values.preset;
+const cache = values.cache ?? (preset === 'default' ? '.cache/synth-llp' : `.cache/synth-llp-${preset}`);
 const DATA_SEED = 7; // SynthAV seed of all three splits (the model seeds vary separately)
 
 /** Writes a split (annotations, pseudo labels, features) unless the cache already has it. */
@@ -125,12 +130,12 @@ async function ensureSplit(split: LlpSplit): Promise<void> {
     )
   )
     return;
-  await writeDataset({ seed: DATA_SEED, split, clips: sizes[split], out: cache, preset: 'default' });
+  await writeDataset({ seed: DATA_SEED, split, clips: sizes[split], out: cache, preset });
   const encode = await openDspEncoders('models');
   const progress = new Progress({ label: `encode ${split}`, total: sizes[split], unit: 'clips' });
   for (const m of ['audio', 'visual']) await mkdir(join(cache, 'features', m), { recursive: true });
   let done = 0;
-  for (const clip of synthClips({ seed: DATA_SEED, split, preset: 'default' }, sizes[split])) {
+  for (const clip of synthClips({ seed: DATA_SEED, split, preset }, sizes[split])) {
     const features = await encode(clip.segments());
     for (const m of ['audio', 'visual'] as const) {
       const rows = features[m];
@@ -211,6 +216,7 @@ for (const seed of seeds) {
       val: trained.best.value,
       ...metricRecord(evaluateParser(predictions, test)),
       ...modalityBreakdown(pairs, 25),
+      leakFree: metricRecord(evaluateParser(withoutCrossModalLeak(pairs, 25), test)),
       seconds: Math.round((Date.now() - t0) / 1000),
     };
     console.log(JSON.stringify(row));

@@ -3,7 +3,10 @@
 // decisions should stay silent, and the reverse for visible-only ones. Decisions are the official
 // binarisation (>= 0.5, masked by the predicted clip labels).
 //
-// Public API: modalityBreakdown, ModalityBreakdown.
+// withoutCrossModalLeak measures how much there is to gain there at all: the same predictions with
+// every leak removed (the other modality silenced on single-modality events), to be scored again.
+//
+// Public API: modalityBreakdown, ModalityBreakdown, withoutCrossModalLeak.
 
 import { binarizePrediction, type LlpPrediction, type LlpTruth } from '../eval/llp.js';
 
@@ -21,6 +24,17 @@ export interface ModalityBreakdown {
   visibleOnly: OnlyScores;
 }
 
+/** For each (video, class): is it heard anywhere, seen anywhere (truth)? */
+function presence(truth: LlpTruth, classes: number, c: number): { heard: boolean; seen: boolean } {
+  let heard = false;
+  let seen = false;
+  for (let t = 0; t < truth.audio.length / classes; t++) {
+    heard ||= truth.audio[t * classes + c] > 0;
+    seen ||= truth.visual[t * classes + c] > 0;
+  }
+  return { heard, seen };
+}
+
 export function modalityBreakdown(
   videos: { prediction: LlpPrediction; truth: LlpTruth }[],
   classes: number,
@@ -33,12 +47,7 @@ export function modalityBreakdown(
     const pred = binarizePrediction(prediction);
     const segments = truth.audio.length / classes;
     for (let c = 0; c < classes; c++) {
-      let heard = false;
-      let seen = false;
-      for (let t = 0; t < segments; t++) {
-        heard ||= truth.audio[t * classes + c] > 0;
-        seen ||= truth.visual[t * classes + c] > 0;
-      }
+      const { heard, seen } = presence(truth, classes, c);
       if (heard === seen) continue;
       const [kind, carrier, predCarrier, predOther] = heard
         ? (['audibleOnly', truth.audio, pred.audio, pred.visual] as const)
@@ -63,4 +72,27 @@ export function modalityBreakdown(
     leak: a.cells === 0 ? 0 : (100 * a.leaked) / a.cells,
   });
   return { audibleOnly: scores(acc.audibleOnly), visibleOnly: scores(acc.visibleOnly) };
+}
+
+/**
+ * The predictions with every cross-modal leak removed: on each audible-only (video, class) the
+ * visual probabilities are set to 0, on each visible-only one the audio probabilities. Scored
+ * with the LLP metric, the difference to the original is the most that suppressing the other
+ * modality's noise (LINK's claim) could add.
+ */
+export function withoutCrossModalLeak(
+  videos: { prediction: LlpPrediction; truth: LlpTruth }[],
+  classes: number,
+): LlpPrediction[] {
+  return videos.map(({ prediction, truth }) => {
+    const audio = Float64Array.from(prediction.audio);
+    const visual = Float64Array.from(prediction.visual);
+    for (let c = 0; c < classes; c++) {
+      const { heard, seen } = presence(truth, classes, c);
+      if (heard === seen) continue;
+      const other = heard ? visual : audio;
+      for (let i = c; i < other.length; i += classes) other[i] = 0;
+    }
+    return { video: prediction.video, audio, visual };
+  });
 }

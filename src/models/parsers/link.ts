@@ -12,10 +12,12 @@ import { l2Normalize } from '../../train/losses.js';
  * TSAM, CBAM-style attention over a segment x channel map f [B, T, H]:
  *   temporal W = sigmoid(MLP(avg_c f) + MLP(max_c f))   [B, T, 1]  (pooled per segment, shared MLP)
  *   spatial  S = sigmoid(Linear([avg_t g ; max_t g]))     [B, 1, H]  on g = W * f (pooled over time)
- *   f' = f + S * g
+ *   f' = f + tau * S * g
  * The residual is ours (the seed writes f' = S * g): without it the gates shrink some segments
  * towards zero and the next post-norm attention layer fills them with other segments' content,
- * which blurs segment boundaries (measured in docs/models/link.md).
+ * which blurs segment boundaries. tau is a learnable scalar starting at 0, as the interaction's
+ * alpha: TSAM starts as the identity and re-weights only as far as training finds it useful
+ * (started fully open it removed visual evidence; both measured in docs/models/link.md).
  */
 export function tsam(g: Graph, f: Tensor, opts: { name: string; reduction: number }): Tensor {
   return g.scope(opts.name, () => {
@@ -30,7 +32,8 @@ export function tsam(g: Graph, f: Tensor, opts: { name: string; reduction: numbe
     const weighted = g.mul(f, w);
     const pooled = g.concat([g.reduceMean(weighted, [1]), g.reduceMax(weighted, [1])], -1); // [B, 2H]
     const s = g.unsqueeze(g.sigmoid(linear(g, pooled, f.shape[2] as number, { name: 'spatial' })), [1]);
-    return g.add(f, g.mul(weighted, s));
+    const tau = g.param('tau', [], [0]);
+    return g.add(f, g.mul(tau, g.mul(weighted, s)));
   });
 }
 

@@ -76,6 +76,7 @@ describe('LINK modules against plain-TS references', () => {
       b1: param('tsam.temporal.layers.1.bias')[0],
       ws: param('tsam.spatial.weight'),
       bs: param('tsam.spatial.bias')[0],
+      tau: param('tsam.tau', 1)[0][0],
     };
     expect(weights.w0.length).toBe(T); // the temporal MLP runs over the segment axis
     const expected = [0, 1].flatMap((b) => tsamRef(sample(data, b, T, H), weights).flat());

@@ -48,9 +48,10 @@ export interface TsamWeights {
   b1: number[];
   ws: M;
   bs: number[];
+  tau: number;
 }
 
-/** TSAM on one sample f [T][H] (with the residual: f + S * W * f). */
+/** TSAM on one sample f [T][H] (with the gated residual: f + tau * S * W * f). */
 export function tsamRef(f: M, p: TsamWeights): M {
   const avg = f.map((r) => r.reduce((s, x) => s + x, 0) / r.length);
   const max = f.map((r) => Math.max(...r));
@@ -63,7 +64,7 @@ export function tsamRef(f: M, p: TsamWeights): M {
     ...Array.from({ length: h }, (_, j) => Math.max(...weighted.map((r) => r[j]))),
   ];
   const s = affine([pooled], p.ws, p.bs)[0].map(sigmoid);
-  return weighted.map((r, t) => r.map((x, j) => f[t][j] + x * s[j]));
+  return weighted.map((r, t) => r.map((x, j) => f[t][j] + p.tau * x * s[j]));
 }
 
 /** One direction of the adaptive interaction: q + alpha softmax(q k^T / sqrt(H)) (beta k). */

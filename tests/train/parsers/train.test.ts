@@ -19,7 +19,7 @@ import {
   trainParser,
   type ParserData,
 } from '../../../src/train/parsers.js';
-import { modalityBreakdown } from '../../../src/train/parsers-breakdown.js';
+import { modalityBreakdown, withoutCrossModalLeak } from '../../../src/train/parsers-breakdown.js';
 import { writeNpy } from '../../../src/util/npy.js';
 import { Rng } from '../../../src/util/rng.js';
 import { runAvvp as avvp } from '../../helpers/cli.js';
@@ -277,5 +277,14 @@ describe('modality breakdown', () => {
     expect(b.audibleOnly).toEqual({ pairs: 1, f1: (200 * 1) / (2 + 1), leak: 50 });
     expect(b.visibleOnly).toEqual({ pairs: 1, f1: (200 * 1) / (2 + 1), leak: 0 });
     expect(T).toBe(truth.audio.length / C);
+    // the leak-free copy silences the other modality on single-modality classes only
+    const [clean] = withoutCrossModalLeak([{ prediction, truth }], C);
+    expect(Array.from(clean.visual)).toEqual([0, 0.9, 0, 0.2]);
+    expect(Array.from(clean.audio)).toEqual([0.8, 0, 0.7, 0]);
+    expect(modalityBreakdown([{ prediction: clean, truth }], C).audibleOnly.leak).toBe(0);
+    const both = { audio: [1, 0, 0, 0], visual: [1, 0, 0, 0] }; // class 0 heard and seen: untouched
+    expect(Array.from(withoutCrossModalLeak([{ prediction, truth: both }], C)[0].visual)).toEqual([
+      0.6, 0.9, 0, 0.2,
+    ]);
   });
 });
