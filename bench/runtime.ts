@@ -4,6 +4,7 @@
 // Input: a generated 1280x720 30 fps H.264 + AAC file of D seconds (default 12).
 // Baseline trial with N: N concurrent `ffmpeg -re -i file -f null -` (real-time decode); sustained
 //   when every process finishes within a second of D (the tolerance the runtime trial has too).
+//   Searched twice: ffmpeg's default decoder threads, and `-threads 1` as avvp serve decodes.
 // Runtime trial with N: the real server (startServer: ffmpeg ingest, worker-pool encoders and head,
 //   lookahead L = 2, WebSocket) with N streams playing the file in real time, read by a WebSocket
 //   client; sustained when no segment is dropped, every segment of every stream arrives, and the
@@ -47,7 +48,8 @@ interface Trial {
   rssPerStream?: number;
 }
 
-async function ffmpegTrial(file: string, n: number): Promise<Trial> {
+/** N concurrent real-time decodes; `threads` adds `-threads N` (decoder threads) before the input. */
+async function ffmpegTrial(file: string, n: number, threads?: number): Promise<Trial> {
   const cpu0 = cpuSeconds();
   const walls = await Promise.all(
     Array.from(
@@ -57,7 +59,11 @@ async function ffmpegTrial(file: string, n: number): Promise<Trial> {
           const t0 = performance.now();
           execFile(
             'ffmpeg',
-            ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-i', file, '-f', 'null', '-'],
+            [
+              ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-re'],
+              ...(threads === undefined ? [] : ['-threads', String(threads)]),
+              ...['-i', file, '-f', 'null', '-'],
+            ],
             (err) => (err ? reject(err) : resolve((performance.now() - t0) / 1000)),
           );
         }),
@@ -206,13 +212,17 @@ console.log(
 );
 const rss0 = await baselineRss();
 const ffmpegMax: number[] = [];
+const ffmpegOneThreadMax: number[] = [];
 const runtimeMax: number[] = [];
 const results: { ffmpeg: Trial[]; runtime: Trial[] }[] = [];
 for (let r = 0; r < REPEATS; r++) {
   console.log(`run ${r + 1}/${REPEATS}`);
   const base = await search('ffmpeg', (n) => ffmpegTrial(file, n));
+  // avvp serve decodes with one thread per stream; the same setting for plain ffmpeg, for fairness
+  const baseOne = await search('ffmpeg -threads 1', (n) => ffmpegTrial(file, n, 1));
   const rt = await search('avvp serve', (n) => runtimeTrial(file, n, rss0));
   ffmpegMax.push(base.max);
+  ffmpegOneThreadMax.push(baseOne.max);
   runtimeMax.push(rt.max);
   results.push({ ffmpeg: base.trials, runtime: rt.trials });
 }
@@ -229,6 +239,9 @@ console.log(
 );
 console.log(
   `ratio avvp serve / ffmpeg: ${(median(runtimeMax) / Math.max(1, median(ffmpegMax))).toFixed(2)} (target >= 0.85)`,
+);
+console.log(
+  `ffmpeg -threads 1: ${median(ffmpegOneThreadMax)} (runs ${ffmpegOneThreadMax.join(', ')}); ratio avvp serve / that: ${(median(runtimeMax) / Math.max(1, median(ffmpegOneThreadMax))).toFixed(2)}`,
 );
 if (one?.latency)
   console.log(
