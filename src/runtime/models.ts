@@ -4,7 +4,15 @@
 // decision thresholds. Nothing is hard-wired to one head: any parser with the parse operator's I/O
 // contract (inputs [batch, T, D] per modality, outputs [batch, T, C] probabilities) works.
 import { fileURLToPath } from 'node:url';
-import { AUDIO_ENCODER, VISUAL_ENCODER } from '../models/encoders/index.js';
+import {
+  EncoderSpecError,
+  audioEncoderSpec,
+  ingestFormat,
+  visualEncoderSpec,
+  type AudioEncoderSpec,
+  type IngestFormat,
+  type VisualEncoderSpec,
+} from '../models/encoders/index.js';
 import type { ModelManifest, TensorSpec } from '../models/manifest.js';
 import { listProblems, loadModelDir, type ModelEntry } from '../models/registry.js';
 import type { Thresholds } from '../operators/decodeEvents.js';
@@ -31,8 +39,10 @@ export interface RuntimeModels {
   /** Window size T the head was exported with. */
   window: number;
   classThresholds: Record<string, Thresholds>;
+  /** What the Segment runners feed the encoders (tensor names, one-second layout, sizes). */
+  encoders: { audio: AudioEncoderSpec; visual: VisualEncoderSpec };
   /** How sources must be decoded for the encoders. */
-  ingest: { sampleRate: number; fps: number; width: number; height: number };
+  ingest: IngestFormat;
 }
 
 /** Hysteresis below the manifest's decision threshold: an event stays open down to 60 % of it. */
@@ -79,12 +89,14 @@ export async function loadRuntimeModels(
   const audio = usable(entry(pairing.audio));
   const visual = usable(entry(pairing.visual));
   usable(head);
+  const encoders = encoderSpecs(audio.manifest, visual.manifest);
   return {
     dir,
     head: head.manifest,
     files: { audio: audio.filePath, visual: visual.filePath, head: head.filePath },
     ...headContract(head.manifest),
-    ingest: ingestFormat(audio.manifest, visual.manifest),
+    encoders,
+    ingest: ingestFormat(encoders.audio, encoders.visual),
   };
 }
 
@@ -145,25 +157,14 @@ export function headContract(
   };
 }
 
-/** The runtime runs the bundled DSP encoders' runners, so the encoders must have their I/O. */
-function ingestFormat(audio: ModelManifest, visual: ModelManifest): RuntimeModels['ingest'] {
-  const hasIo = (m: ModelManifest, input: string, output: string) =>
-    m.inputs.some((t) => t.name === input) && m.outputs.some((t) => t.name === output);
-  if (
-    !hasIo(audio, AUDIO_ENCODER.input, AUDIO_ENCODER.output) ||
-    !hasIo(visual, VISUAL_ENCODER.input, VISUAL_ENCODER.output)
-  ) {
-    throw new RuntimeModelError(
-      `the runtime runs the bundled DSP encoders (dsp-audio, dsp-visual); '${audio.name}' / '${visual.name}' ` +
-        'have other inputs or outputs: serve with a model directory whose head was trained on the DSP features',
-    );
+/** The encoders' Segment contracts (the DSP encoders' and adapted CLIP/CLAP exports' I/O). */
+function encoderSpecs(audio: ModelManifest, visual: ModelManifest): RuntimeModels['encoders'] {
+  try {
+    return { audio: audioEncoderSpec(audio), visual: visualEncoderSpec(visual) };
+  } catch (err) {
+    if (err instanceof EncoderSpecError) throw new RuntimeModelError(err.message);
+    throw err;
   }
-  return {
-    sampleRate: AUDIO_ENCODER.sampleRate,
-    fps: VISUAL_ENCODER.frames,
-    width: VISUAL_ENCODER.width,
-    height: VISUAL_ENCODER.height,
-  };
 }
 
 function describe(specs: TensorSpec[]): string {

@@ -3,7 +3,7 @@
 // one worker pool behind two shared batchers (encoders, head), so segments of every stream batch
 // together. The chain emits every parsed segment and every event; the caller decides where they go.
 import { firstValueFrom, from, map, merge, share, tap, type Observable } from 'rxjs';
-import { dspAudioEncoder, dspVisualEncoder } from '../models/encoders/index.js';
+import { segmentAudioEncoder, segmentVisualEncoder } from '../models/encoders/index.js';
 import { InferencePool } from '../models/runtime/pool.js';
 import { createSharedBatcher, type SharedBatcher } from '../operators/batch.js';
 import { decodeEvents } from '../operators/decodeEvents.js';
@@ -53,12 +53,12 @@ export class Inference {
       audio: timed(
         'encode_audio',
         observe,
-        dspAudioEncoder((f) => pool.run('audio', f)),
+        segmentAudioEncoder((f) => pool.run('audio', f), models.encoders.audio),
       ),
       visual: timed(
         'encode_visual',
         observe,
-        dspVisualEncoder((f) => pool.run('visual', f)),
+        segmentVisualEncoder((f) => pool.run('visual', f), models.encoders.visual),
       ),
     };
     const onnxHead = onnxWindowHead((f) => pool.run('head', f), models.io);

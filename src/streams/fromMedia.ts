@@ -22,6 +22,8 @@ export interface MediaOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** Cover the frame size keeping the aspect ratio and crop the centre (CLIP's resize), instead of stretching. */
+  centreCrop?: boolean;
   /** Mono PCM rate (default 16000). */
   sampleRate?: number;
   /** Optional second PCM rate, delivered as `audioHi` (e.g. 48000 for CLAP-style encoders). */
@@ -81,7 +83,7 @@ interface Config {
   label: string;
   input: InputSpec;
   live: boolean;
-  video: { width: number; height: number; fps: number };
+  video: { width: number; height: number; fps: number; centreCrop: boolean };
   audioRates: number[];
   wantVideo: boolean | undefined;
   wantAudio: boolean | undefined;
@@ -113,6 +115,7 @@ function resolveConfig(source: string, options: MediaOptions): Config {
     width: int('width', options.width, 224, 2, 8192),
     height: int('height', options.height, 224, 2, 8192),
     fps: int('fps', options.fps, 8, 1, 240),
+    centreCrop: options.centreCrop === true,
   };
   const audioRates = [int('sampleRate', options.sampleRate, 16000, 1000, 384000)];
   if (options.sampleRateHi !== undefined)

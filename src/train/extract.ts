@@ -31,11 +31,14 @@ import {
   toArray,
 } from 'rxjs';
 import {
-  AUDIO_ENCODER,
-  VISUAL_ENCODER,
-  dspAudioEncoder,
-  dspVisualEncoder,
   EncoderInputError,
+  EncoderSpecError,
+  audioEncoderSpec,
+  ingestFormat,
+  segmentAudioEncoder,
+  segmentVisualEncoder,
+  visualEncoderSpec,
+  type IngestFormat,
 } from '../models/encoders/index.js';
 import type { ModelManifest } from '../models/manifest.js';
 import { ModelDirError, loadModelDir } from '../models/registry.js';
@@ -47,6 +50,7 @@ import { fromMedia, MediaSourceError } from '../streams/fromMedia.js';
 import { synthClip } from '../streams/synth/clip.js';
 import { writeDataset } from '../streams/synth/dataset.js';
 import type { PresetName } from '../streams/synth/presets.js';
+import { FRAME_HEIGHT, FRAME_WIDTH } from '../streams/synth/scene.js';
 import { synthSource } from '../streams/synth/source.js';
 import type { Features, Segment } from '../types.js';
 import { formatNpy, parseNpy } from '../util/npy.js';
@@ -86,7 +90,10 @@ export interface EncoderInfo {
 export interface ExtractEncoders {
   encoders: Required<Encoders>;
   audio: EncoderInfo;
-  visual: EncoderInfo & { mapShape: [number, number, number] };
+  /** mapShape: the visual encoder's spatial map, when it has one. */
+  visual: EncoderInfo & { mapShape?: [number, number, number] };
+  /** How the videos are decoded for these encoders. */
+  ingest: IngestFormat;
   /** Inference workers (the width of the shared batcher). */
   workers: number;
   close(): Promise<void>;
@@ -94,8 +101,8 @@ export interface ExtractEncoders {
 
 /**
  * The audio and visual encoder of a model folder (manifest checked, sha256 verified), run by an
- * InferencePool (one onnxruntime thread per worker). Encoders must have the bundled DSP encoders' I/O: raw one-second PCM in, raw
- * RGB24 frames in (the CLIP/CLAP exports need preprocessing that no Segment runner does yet).
+ * InferencePool (one onnxruntime thread per worker). Encoders must take raw one-second media, as
+ * the bundled DSP encoders and the CLIP/CLAP exports adapted by `avvp models adapt` do.
  */
 export async function openExtractEncoders(
   modelsDir: string,
@@ -106,14 +113,12 @@ export async function openExtractEncoders(
   });
   const audio = pickEncoder(dir.models, 'audio-encoder', modelsDir);
   const visual = pickEncoder(dir.models, 'visual-encoder', modelsDir);
-  checkRunnable(audio.manifest, AUDIO_ENCODER.input, ['batch', AUDIO_ENCODER.samples], AUDIO_ENCODER.output);
-  checkRunnable(
-    visual.manifest,
-    VISUAL_ENCODER.input,
-    ['batch', VISUAL_ENCODER.frames, VISUAL_ENCODER.height, VISUAL_ENCODER.width, 3],
-    VISUAL_ENCODER.output,
-    VISUAL_ENCODER.mapOutput,
-  );
+  let specs;
+  try {
+    specs = { audio: audioEncoderSpec(audio.manifest), visual: visualEncoderSpec(visual.manifest) };
+  } catch (err) {
+    throw err instanceof EncoderSpecError ? new ExtractError(err.message) : err;
+  }
   const workers = opts.workers ?? Math.min(2, availableParallelism());
   const pool = await InferencePool.create({
     models: { audio: audio.filePath, visual: visual.filePath },
@@ -129,14 +134,15 @@ export async function openExtractEncoders(
   });
   return {
     encoders: {
-      audio: dspAudioEncoder((feeds) => pool.run('audio', feeds)),
-      visual: dspVisualEncoder((feeds) => pool.run('visual', feeds)),
+      audio: segmentAudioEncoder((feeds) => pool.run('audio', feeds), specs.audio),
+      visual: segmentVisualEncoder((feeds) => pool.run('visual', feeds), specs.visual),
     },
-    audio: info(audio.manifest, audio.filePath, AUDIO_ENCODER.features),
+    audio: info(audio.manifest, audio.filePath, specs.audio.features),
     visual: {
-      ...info(visual.manifest, visual.filePath, VISUAL_ENCODER.features),
-      mapShape: [...VISUAL_ENCODER.mapShape],
+      ...info(visual.manifest, visual.filePath, specs.visual.features),
+      ...(specs.visual.mapShape ? { mapShape: specs.visual.mapShape } : {}),
     },
+    ingest: ingestFormat(specs.audio, specs.visual),
     workers,
     close: () => pool.close(),
   };
@@ -163,25 +169,6 @@ function pickEncoder(
 }
 
 /** The encoder's manifest must describe the DSP runner's tensors. */
-function checkRunnable(
-  m: ModelManifest,
-  input: string,
-  shape: (string | number)[],
-  ...outputs: string[]
-): void {
-  const first = m.inputs[0];
-  const sameShape =
-    first && first.shape.length === shape.length && first.shape.every((d, i) => i === 0 || d === shape[i]);
-  const missing = outputs.filter((o) => !m.outputs.some((t) => t.name === o));
-  if (m.inputs.length !== 1 || first.name !== input || !sameShape || missing.length > 0) {
-    const got = m.inputs.map((t) => `${t.name} [${t.shape.join(', ')}]`).join(', ');
-    throw new ExtractError(
-      `encoder '${m.name}' takes ${got}; avvp extract runs encoders with the bundled DSP encoders' I/O ` +
-        `(${input} [${shape.join(', ')}] -> ${outputs.join(', ')}): CLIP/CLAP preprocessing has no Segment runner yet`,
-    );
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Videos
 
@@ -191,8 +178,11 @@ export interface VideoJob {
   id: string;
   /** The input file, or the SynthAV clip's LLP file name. */
   source: string;
-  /** The source operator: segments with flow control (acknowledge each one on `consumed`). */
-  open(consumed: Observable<unknown>, maxPending: number): Observable<Segment>;
+  /**
+   * The source operator: segments decoded in the encoders' format, with flow control (acknowledge
+   * each one on `consumed`).
+   */
+  open(consumed: Observable<unknown>, maxPending: number, format: IngestFormat): Observable<Segment>;
 }
 
 /** LLP's key of a file: the first 11 characters of its name without extension (the whole name if shorter). */
@@ -237,18 +227,14 @@ export async function fileVideos(inputs: readonly string[]): Promise<VideoJob[]>
       );
     byKey.set(key, file);
   }
-  const { width, height, fps } = VISUAL_ENCODER;
   return files.map((file) => ({
     id: videoKey(file),
     source: file,
     // audio and video are required: a missing stream fails the video with fromMedia's message
-    open: (consumed, maxPending) =>
+    open: (consumed, maxPending, format) =>
       fromMedia(file, {
         stream: videoKey(file),
-        width,
-        height,
-        fps,
-        sampleRate: AUDIO_ENCODER.sampleRate,
+        ...format,
         audio: true,
         video: true,
         consumed,
@@ -288,17 +274,25 @@ export function synthVideos(o: SynthVideosOptions): VideoJob[] {
       get source() {
         return clip().name;
       },
-      open: (consumed, maxPending) =>
-        synthSource({
+      open: (consumed, maxPending, format) => {
+        // SynthAV renders any frame and sample rate, at one frame size
+        if (format.width !== FRAME_WIDTH || format.height !== FRAME_HEIGHT)
+          throw new ExtractError(
+            `SynthAV renders ${FRAME_WIDTH}x${FRAME_HEIGHT} frames; the visual encoder takes ${format.width}x${format.height}`,
+          );
+        return synthSource({
           seed: o.seed,
           split: o.split,
           preset: o.preset,
+          fps: format.fps,
+          sampleRate: format.sampleRate,
           clips: 1,
           firstClip: i,
           stream: clip().name,
           consumed,
           maxPending,
-        }),
+        });
+      },
     };
   });
 }
@@ -327,7 +321,7 @@ export interface FailedVideo {
 export interface ExtractManifest {
   tool: 'avvp extract';
   segments: number;
-  encoders: { audio: EncoderInfo; visual: EncoderInfo & { mapShape: [number, number, number] } };
+  encoders: { audio: EncoderInfo; visual: EncoderInfo & { mapShape?: [number, number, number] } };
   /** Output files relative to the folder, with their shapes. */
   layout: Record<string, string>;
   videos: VideoRecord[];
@@ -366,6 +360,12 @@ export interface ExtractSummary {
 
 type Modality = 'audio' | 'visual' | 'visual_map';
 
+function mapShapeFor(visual: ExtractEncoders['visual']): [number, number, number] {
+  if (!visual.mapShape)
+    throw new ExtractError(`visual encoder '${visual.name}' has no visual_map output: run without --maps`);
+  return visual.mapShape;
+}
+
 /** Extracts every video; per-video failures are collected, problems of the run as a whole throw. */
 export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary> {
   const segments = o.segments ?? LLP_SEGMENTS;
@@ -382,7 +382,7 @@ export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary
   const shapes: Partial<Record<Modality, number[]>> = {
     audio: [segments, audio.dim],
     visual: [segments, visual.dim],
-    ...(o.maps ? { visual_map: [segments, ...visual.mapShape] } : {}),
+    ...(o.maps ? { visual_map: [segments, ...mapShapeFor(visual)] } : {}),
   };
   const outputs = Object.keys(shapes) as Modality[];
   const manifest: ExtractManifest = {
@@ -424,7 +424,9 @@ export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary
     from(isComplete(o.out, job.id, shapes)).pipe(
       mergeMap((complete) => {
         if (!complete)
-          return encodedSegments(job, segments, (s) => shared.run([s]).pipe(map(([f]) => f))).pipe(
+          return encodedSegments(job, o.encoders.ingest, segments, (s) =>
+            shared.run([s]).pipe(map(([f]) => f)),
+          ).pipe(
             toArray(),
             mergeMap((features) => write(job, features)),
             catchError((err: unknown) => {
@@ -469,11 +471,12 @@ export async function extractFeatures(o: ExtractOptions): Promise<ExtractSummary
  */
 function encodedSegments(
   job: VideoJob,
+  format: IngestFormat,
   segments: number,
   encodeOne: (s: Segment) => Observable<Features>,
 ): Observable<Features> {
   const consumed = new Subject<void>();
-  return job.open(consumed, PENDING_PER_VIDEO).pipe(
+  return job.open(consumed, PENDING_PER_VIDEO, format).pipe(
     take(segments + 1), // one more than needed tells whether the video was longer
     overload((s: Segment) => (s.index < segments ? encodeOne(s) : of(marker(s))), {
       mode: 'process-all',

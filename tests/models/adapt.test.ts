@@ -1,7 +1,6 @@
 // adaptExport on CLIP/CLAP-shaped random graphs installed the way `avvp models fetch` installs
 // them: the segment encoders it writes load in the registry, validate against their manifests,
 // and compute the pooled, L2-normalised embeddings of the export.
-import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -9,28 +8,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AdaptError, adaptExport } from '../../src/models/adapters/adapt.js';
 import { composePrefix } from '../../src/models/adapters/compose.js';
 import { clipPixelPrefix } from '../../src/models/adapters/prefix.js';
-import { CATALOG } from '../../src/models/fetch.js';
-import { formatManifest, readManifest } from '../../src/models/manifest.js';
+import { readManifest } from '../../src/models/manifest.js';
 import { Graph } from '../../src/models/onnx/builder.js';
 import { decodeModel, encodeModel } from '../../src/models/onnx/proto.js';
 import { listProblems, loadModelDir } from '../../src/models/registry.js';
 import { validateModelFile } from '../../src/models/validate.js';
 import { Rng } from '../../src/util/rng.js';
-import { clapAudioLike, clipVisionLike, clipVisionWithTokensLike } from './fixtures/tiny-exports.js';
+import {
+  clapAudioLike,
+  clipVisionLike,
+  clipVisionWithTokensLike,
+  installExport,
+} from './fixtures/tiny-exports.js';
 import { tempDirs } from './fixtures/temp-dirs.js';
 
 const tmp = tempDirs('avvp-adapt-');
-
-/** Installs `bytes` as catalog export `name` in `dir` (file + manifest). */
-async function install(dir: string, name: string, bytes: Uint8Array): Promise<void> {
-  const entry = CATALOG.find((e) => e.name === name)!;
-  await writeFile(join(dir, `${name}.onnx`), bytes);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  await writeFile(
-    join(dir, `${name}.json`),
-    formatManifest({ name, file: `${name}.onnx`, sha256, ...entry.manifest, provenance: { source: 'test' } }),
-  );
-}
 
 async function run(file: string, feeds: Record<string, ort.Tensor>) {
   const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
@@ -44,8 +36,8 @@ async function run(file: string, feeds: Record<string, ort.Tensor>) {
 let dir: string;
 beforeAll(async () => {
   dir = await tmp();
-  await install(dir, 'clip-vit-b32-vision', clipVisionLike());
-  await install(dir, 'clap-htsat-unfused-audio', clapAudioLike());
+  await installExport(dir, 'clip-vit-b32-vision', clipVisionLike());
+  await installExport(dir, 'clap-htsat-unfused-audio', clapAudioLike());
 });
 
 describe('adaptExport', () => {
@@ -90,7 +82,7 @@ describe('adaptExport', () => {
 
   it('makes the patch tokens a 7x7 visual map when the CLIP export provides them', async () => {
     const own = await tmp();
-    await install(own, 'clip-vit-b32-vision', clipVisionWithTokensLike());
+    await installExport(own, 'clip-vit-b32-vision', clipVisionWithTokensLike());
     const F = 2;
     const out = await adaptExport(own, 'clip-vit-b32-vision', { frames: F });
     const manifest = await readManifest(out.manifestPath);
@@ -146,7 +138,7 @@ describe('adaptExport', () => {
 
   it('refuses a changed file and a model that is not a known kind of export', async () => {
     const other = await tmp();
-    await install(other, 'clip-vit-b32-vision', clipVisionLike());
+    await installExport(other, 'clip-vit-b32-vision', clipVisionLike());
     await writeFile(join(other, 'clip-vit-b32-vision.onnx'), clipVisionLike(7));
     await expect(adaptExport(other, 'clip-vit-b32-vision')).rejects.toThrow(
       /does not match clip-vit-b32-vision\.json/,
@@ -154,7 +146,7 @@ describe('adaptExport', () => {
     const g = new Graph({ seed: 4 });
     const ids = g.cast(g.input('input_ids', 'int64', ['batch', 'sequence']), 'float32');
     g.output(g.matmul(g.reduceSum(ids, [1], true), g.param('w', [1, 512], { normal: 1 })), 'text_embeds');
-    await install(other, 'clip-vit-b32-text', g.toBytes());
+    await installExport(other, 'clip-vit-b32-text', g.toBytes());
     await expect(adaptExport(other, 'clip-vit-b32-text')).rejects.toThrow(
       new AdaptError(
         'clip-vit-b32-text is neither a CLIP vision export (input pixel_values) nor a CLAP audio export (input input_features)',

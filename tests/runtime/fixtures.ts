@@ -49,20 +49,33 @@ export function testModels(): Promise<TestModels> {
   })());
 }
 
-const AUDIO_DIM = AUDIO_ENCODER.features;
-const VISUAL_DIM = VISUAL_ENCODER.features;
-const WINDOW = 10;
-
 /** The bundled encoders plus an untrained head with the parser contract, in a temp folder. */
 async function untrainedHeadModels(): Promise<string> {
   const dir = join(tmpdir(), `avvp-test-models-${process.pid}`);
   await mkdir(dir, { recursive: true });
   for (const f of ['dsp-audio.json', 'dsp-audio.onnx', 'dsp-visual.json', 'dsp-visual.onnx'])
     await copyFile(join(BUNDLED_MODEL_DIR, f), join(dir, f));
+  await writeUntrainedHead(dir, { audioDim: AUDIO_ENCODER.features, visualDim: VISUAL_ENCODER.features });
+  return dir;
+}
+
+export interface UntrainedHeadOptions {
+  audioDim: number;
+  visualDim: number;
+  /** Encoders to pin by name (the manifest's `encoders`); default: paired by feature sizes. */
+  encoders?: { audio: string; visual: string };
+}
+
+/**
+ * Writes `untrained-head.onnx` + manifest into `dir`: a parser with the runtime's I/O contract
+ * (per modality [batch, 10, D] -> sigmoid(Linear) [batch, 10, 25]), random weights, real ONNX.
+ */
+export async function writeUntrainedHead(dir: string, o: UntrainedHeadOptions): Promise<void> {
+  const WINDOW = 10;
   const g = new Graph({ name: 'untrained-head', seed: 1 });
   const classes = LLP_CLASSES.length;
-  const audio = g.input('audio', g.float, ['batch', WINDOW, AUDIO_DIM]);
-  const visual = g.input('visual', g.float, ['batch', WINDOW, VISUAL_DIM]);
+  const audio = g.input('audio', g.float, ['batch', WINDOW, o.audioDim]);
+  const visual = g.input('visual', g.float, ['batch', WINDOW, o.visualDim]);
   g.output(g.sigmoid(linear(g, audio, classes, { name: 'audio_head' })), 'audio_prob');
   g.output(g.sigmoid(linear(g, visual, classes, { name: 'visual_head' })), 'visual_prob');
   const bytes = encodeModel(g.toModel());
@@ -77,16 +90,16 @@ async function untrainedHeadModels(): Promise<string> {
       file: 'untrained-head.onnx',
       sha256: createHash('sha256').update(bytes).digest('hex'),
       inputs: [
-        { name: 'audio', dtype: 'float32', shape: ['batch', WINDOW, AUDIO_DIM] },
-        { name: 'visual', dtype: 'float32', shape: ['batch', WINDOW, VISUAL_DIM] },
+        { name: 'audio', dtype: 'float32', shape: ['batch', WINDOW, o.audioDim] },
+        { name: 'visual', dtype: 'float32', shape: ['batch', WINDOW, o.visualDim] },
       ],
       outputs: [probs('audio_prob'), probs('visual_prob')],
       classes: [...LLP_CLASSES],
       thresholds: 0.5,
-      features: { audio: AUDIO_DIM, visual: VISUAL_DIM },
+      features: { audio: o.audioDim, visual: o.visualDim },
+      ...(o.encoders ? { encoders: o.encoders } : {}),
     }),
   );
-  return dir;
 }
 
 export function startTestServer(models: string, o: Partial<ServerOptions> = {}): Promise<RunningServer> {

@@ -102,7 +102,7 @@ describe('runtime models', () => {
       visual: join(dir, 'dsp-visual.onnx'),
       head: join(dir, 'alpha.onnx'),
     });
-    expect(chosen.ingest).toEqual({ sampleRate: 16000, fps: 8, width: 224, height: 224 });
+    expect(chosen.ingest).toEqual({ sampleRate: 16000, fps: 8, width: 224, height: 224, centreCrop: false });
     expect((await loadRuntimeModels(dir, 'beta')).head.name).toBe('beta');
     await expect(loadRuntimeModels(dir, 'gamma')).rejects.toThrow(
       /no parser named 'gamma' in .* \(parsers: alpha, beta\)/,

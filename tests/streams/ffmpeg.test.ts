@@ -83,6 +83,17 @@ describe('version-aware arguments', () => {
     expect(args.join(' ')).toContain('-rtsp_transport tcp -timeout 2000000 -i rtsp://h/x');
     expect(args.filter((a) => a.startsWith('pipe:'))).toEqual(['pipe:1', 'pipe:3', 'pipe:4']);
     expect(args).not.toContain('-threads');
+    expect(args.join(' ')).toContain('scale=224:224:flags=bilinear,format=rgb24'); // stretched by default
+    const cropped = buildDecodeArgs(
+      rtsp,
+      { ...layout, video: { ...layout.video!, centreCrop: true } },
+      {
+        libavformat: { major: 59, minor: 27 },
+      },
+    );
+    expect(cropped.join(' ')).toContain(
+      'scale=224:224:force_original_aspect_ratio=increase:flags=bilinear,crop=224:224,format=rgb24',
+    );
     // decoder threads are an input option: they must come before -i
     const threaded = buildDecodeArgs({ ...rtsp, threads: 1 }, layout, {
       libavformat: { major: 59, minor: 27 },

@@ -82,6 +82,18 @@ describe('fromMedia on files', () => {
     );
   });
 
+  it('centreCrop keeps the aspect ratio and cuts the sides; the default stretches the whole frame', async () => {
+    // 320x240: red bands 40 px wide at both sides of a black 240x240 centre
+    const source =
+      'lavfi:color=c=red:s=320x240:r=8:d=1,drawbox=x=40:y=0:w=240:h=240:color=black:t=fill[out0]';
+    const redShare = async (options: MediaOptions) => {
+      const [segment] = await collect(source, { ...options, width: 32, height: 32, audio: false });
+      return meanRgb(segment.frames![0])[0] / 255;
+    };
+    expect(await redShare({})).toBeGreaterThan(0.2); // 80 of 320 columns
+    expect(await redShare({ centreCrop: true })).toBeLessThan(0.02);
+  });
+
   it('matches the schedule with AAC, drops the encoder-padding tail, and fills a second rate', async () => {
     const segments = await collect(mp4, { sampleRateHi: 48000 });
     expectSchedule(segments, 0.05);

@@ -119,6 +119,7 @@ function adaptClipVision(model: ModelProto, source: ModelManifest, frames: numbe
         width: 224,
         height: 224,
         frameFormat: 'rgb24, resized and centre-cropped to 224x224 by the decoder',
+        resize: 'centre-crop',
         mean: CLIP_MEAN,
         std: CLIP_STD,
         pooling: 'mean of the per-frame embeddings',

@@ -1,4 +1,5 @@
-// The bundled DSP encoders: graph builders, their manifests, and runners on Segments.
+// The bundled DSP encoders (graph builders, manifests) and the runners of any Segment encoder
+// (the DSP ones and adapted CLIP/CLAP exports), described by specs read from manifests.
 export {
   AUDIO_ENCODER,
   AUDIO_FEATURES,
@@ -21,7 +22,21 @@ export {
   EncoderInputError,
   dspAudioEncoder,
   dspVisualEncoder,
+  segmentAudioEncoder,
+  segmentVisualEncoder,
   sessionRunner,
   type DspVisualEncoding,
+  type SegmentVisualEncoding,
   type RunModel,
 } from './run.js';
+export {
+  DSP_AUDIO_SPEC,
+  DSP_VISUAL_SPEC,
+  EncoderSpecError,
+  audioEncoderSpec,
+  ingestFormat,
+  visualEncoderSpec,
+  type AudioEncoderSpec,
+  type IngestFormat,
+  type VisualEncoderSpec,
+} from './spec.js';

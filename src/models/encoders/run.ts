@@ -1,21 +1,29 @@
-// Running the bundled DSP encoders on Segments. Each function takes a `RunModel` (one inference
-// call: the worker pool's `(feeds) => pool.run(name, feeds)`, or `sessionRunner(session)` on the
-// main thread), checks every segment before anything reaches onnxruntime, stacks the batch into
-// one tensor, runs once and splits the outputs per segment. The returned functions have the
-// shapes of the encode operator's AudioEncoder and VisualEncoder (src/operators/encode.ts).
+// Running encoders on Segments: the bundled DSP encoders and any encoder with their I/O contract
+// (the CLIP/CLAP exports adapted by `avvp models adapt`), described by an encoder spec (spec.ts).
+// Each function takes a `RunModel` (one inference call: the worker pool's
+// `(feeds) => pool.run(name, feeds)`, or `sessionRunner(session)` on the main thread), checks every
+// segment before anything reaches onnxruntime, stacks the batch into one tensor, runs once and
+// splits the outputs per segment. The returned functions have the shapes of the encode operator's
+// AudioEncoder and VisualEncoder (src/operators/encode.ts).
 //
-// Public API: dspAudioEncoder(run), dspVisualEncoder(run), sessionRunner(session), EncoderInputError.
+// Public API: segmentAudioEncoder(run, spec), segmentVisualEncoder(run, spec), dspAudioEncoder(run),
+// dspVisualEncoder(run), sessionRunner(session), EncoderInputError.
 
 import * as ort from 'onnxruntime-node';
 import type { Segment } from '../../types.js';
 import type { TensorMap } from '../runtime/protocol.js';
-import { AUDIO_ENCODER } from './audio.js';
-import { VISUAL_ENCODER } from './visual.js';
+import { DSP_AUDIO_SPEC, DSP_VISUAL_SPEC, type AudioEncoderSpec, type VisualEncoderSpec } from './spec.js';
 
 export type RunModel = (feeds: TensorMap) => Promise<TensorMap>;
 
-export interface DspVisualEncoding {
+export interface SegmentVisualEncoding {
   visual: Float32Array;
+  visualMap?: Float32Array;
+  mapShape?: [number, number, number];
+}
+
+/** The bundled visual encoder always has its map. */
+export interface DspVisualEncoding extends SegmentVisualEncoding {
   visualMap: Float32Array;
   mapShape: [number, number, number];
 }
@@ -32,25 +40,28 @@ function where(s: Segment): string {
   return `stream "${s.stream}" segment ${s.index}`;
 }
 
-/** Segments -> audio_features [296] each. */
-export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) => Promise<Float32Array[]> {
-  const { samples, sampleRate, input, output, features } = AUDIO_ENCODER;
+/** Segments -> the spec's audio features [D] each. */
+export function segmentAudioEncoder(
+  run: RunModel,
+  spec: AudioEncoderSpec,
+): (segments: readonly Segment[]) => Promise<Float32Array[]> {
+  const { name, samples, sampleRate, input, output, features } = spec;
   return async (segments) => {
     if (segments.length === 0) return [];
     const data = new Float32Array(segments.length * samples);
     segments.forEach((s, b) => {
       if (s.audio === null)
-        throw new EncoderInputError(`dsp-audio: ${where(s)} has no audio; pass only segments with audio`);
+        throw new EncoderInputError(`${name}: ${where(s)} has no audio; pass only segments with audio`);
       if (s.sampleRate !== sampleRate || s.audio.length !== samples) {
         throw new EncoderInputError(
-          `dsp-audio: ${where(s)} has ${s.audio.length} samples at ${s.sampleRate} Hz; the encoder takes ` +
+          `${name}: ${where(s)} has ${s.audio.length} samples at ${s.sampleRate} Hz; the encoder takes ` +
             `exactly one second at ${sampleRate} Hz (${samples} samples): ingest with sampleRate ${sampleRate}`,
         );
       }
       const bad = s.audio.findIndex((x) => !Number.isFinite(x));
       if (bad >= 0) {
         throw new EncoderInputError(
-          `dsp-audio: ${where(s)} has a non-finite sample (${s.audio[bad]}) at index ${bad}`,
+          `${name}: ${where(s)} has a non-finite sample (${s.audio[bad]}) at index ${bad}`,
         );
       }
       data.set(s.audio, b * samples);
@@ -60,33 +71,34 @@ export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) =
   };
 }
 
-/** Segments -> visual_features [35] and visual_map [7, 7, 8] each. */
-export function dspVisualEncoder(
+/** Segments -> the spec's visual features [D] and, when it has one, its map [h, w, d] each. */
+export function segmentVisualEncoder(
   run: RunModel,
-): (segments: readonly Segment[]) => Promise<DspVisualEncoding[]> {
-  const { frames, width, height, input, output, mapOutput, features, mapShape } = VISUAL_ENCODER;
+  spec: VisualEncoderSpec,
+): (segments: readonly Segment[]) => Promise<SegmentVisualEncoding[]> {
+  const { name, frames, width, height, input, output, mapOutput, features, mapShape } = spec;
   const frameBytes = width * height * 3;
   return async (segments) => {
     if (segments.length === 0) return [];
     const data = new Uint8Array(segments.length * frames * frameBytes);
     segments.forEach((s, b) => {
       if (s.frames === null)
-        throw new EncoderInputError(`dsp-visual: ${where(s)} has no frames; pass only segments with video`);
+        throw new EncoderInputError(`${name}: ${where(s)} has no frames; pass only segments with video`);
       if (s.width !== width || s.height !== height) {
         throw new EncoderInputError(
-          `dsp-visual: ${where(s)} is ${s.width}x${s.height}; the encoder takes ${width}x${height} RGB24 frames: ` +
+          `${name}: ${where(s)} is ${s.width}x${s.height}; the encoder takes ${width}x${height} RGB24 frames: ` +
             `ingest with width ${width} and height ${height}`,
         );
       }
       if (s.frames.length !== frames) {
         throw new EncoderInputError(
-          `dsp-visual: ${where(s)} has ${s.frames.length} frames; the encoder takes ${frames} per second: ingest with fps ${frames}`,
+          `${name}: ${where(s)} has ${s.frames.length} frames; the encoder takes ${frames} per second: ingest with fps ${frames}`,
         );
       }
       s.frames.forEach((f, i) => {
         if (f.length !== frameBytes) {
           throw new EncoderInputError(
-            `dsp-visual: ${where(s)} frame ${i} has ${f.length} bytes, not ${frameBytes} (${width}x${height} RGB24)`,
+            `${name}: ${where(s)} frame ${i} has ${f.length} bytes, not ${frameBytes} (${width}x${height} RGB24)`,
           );
         }
         data.set(f, (b * frames + i) * frameBytes);
@@ -95,11 +107,24 @@ export function dspVisualEncoder(
     const result = await run({
       [input]: { type: 'uint8', data, dims: [segments.length, frames, height, width, 3] },
     });
-    const mapSize = mapShape[0] * mapShape[1] * mapShape[2];
     const vectors = split(result, output, segments.length, features);
-    const maps = split(result, mapOutput, segments.length, mapSize);
+    if (!mapOutput || !mapShape) return vectors.map((visual) => ({ visual }));
+    const maps = split(result, mapOutput, segments.length, mapShape[0] * mapShape[1] * mapShape[2]);
     return vectors.map((visual, b) => ({ visual, visualMap: maps[b], mapShape: [...mapShape] }));
   };
+}
+
+/** The bundled dsp-audio encoder: Segments -> audio_features [296] each. */
+export function dspAudioEncoder(run: RunModel): (segments: readonly Segment[]) => Promise<Float32Array[]> {
+  return segmentAudioEncoder(run, DSP_AUDIO_SPEC);
+}
+
+/** The bundled dsp-visual encoder: Segments -> visual_features [91] and visual_map [7, 7, 14] each. */
+export function dspVisualEncoder(
+  run: RunModel,
+): (segments: readonly Segment[]) => Promise<DspVisualEncoding[]> {
+  const encode = segmentVisualEncoder(run, DSP_VISUAL_SPEC);
+  return async (segments) => (await encode(segments)) as DspVisualEncoding[];
 }
 
 /** One float32 output [batch, ...] -> one copied row per segment. */
@@ -107,9 +132,7 @@ function split(result: TensorMap, name: string, batch: number, size: number): Fl
   const t = result[name];
   if (!t || t.type !== 'float32' || t.data.length !== batch * size) {
     const got = t ? `${t.type} [${t.dims.join(', ')}]` : `none (outputs: ${Object.keys(result).join(', ')})`;
-    throw new Error(
-      `DSP encoder output '${name}': expected float32 with ${batch} x ${size} values, got ${got}`,
-    );
+    throw new Error(`encoder output '${name}': expected float32 with ${batch} x ${size} values, got ${got}`);
   }
   const data = t.data as Float32Array;
   return Array.from({ length: batch }, (_, b) => data.slice(b * size, (b + 1) * size));

@@ -7,6 +7,8 @@ export interface VideoOutput {
   width: number;
   height: number;
   fps: number;
+  /** Scale to cover width x height keeping the aspect ratio, then crop the centre (default: stretch). */
+  centreCrop?: boolean;
 }
 
 /** What a run decodes: the video grid (or null) and the audio rates ([] for no audio). */
@@ -99,10 +101,13 @@ function inputArgs(input: InputSpec, flags: VersionedFlags): string[] {
 export function filterGraphs(layout: DecodeLayout): string[] {
   const graphs: string[] = [];
   const v = layout.video;
-  if (v)
-    graphs.push(
-      `[0:v:0]fps=${v.fps}:start_time=0,scale=${v.width}:${v.height}:flags=bilinear,format=rgb24[v]`,
-    );
+  if (v) {
+    const size = `${v.width}:${v.height}`;
+    const resize = v.centreCrop
+      ? `scale=${size}:force_original_aspect_ratio=increase:flags=bilinear,crop=${size}`
+      : `scale=${size}:flags=bilinear`;
+    graphs.push(`[0:v:0]fps=${v.fps}:start_time=0,${resize},format=rgb24[v]`);
+  }
   const rates = layout.audioRates;
   if (rates.length > 0) {
     const mono = '[0:a:0]aresample=async=1:first_pts=0,pan=mono|c0<c0+c1,aformat=sample_fmts=flt';

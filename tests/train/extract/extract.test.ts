@@ -302,7 +302,7 @@ describe('inputs and encoders', () => {
     await copyFile('models/dsp-visual.onnx', path.join(models, 'dsp-visual.onnx'));
     await copyFile('models/dsp-visual.json', path.join(models, 'dsp-visual.json'));
     await expect(openExtractEncoders(models)).rejects.toThrow(
-      /encoder 'clap-like' takes input_features \[batch, 1, 1001, 64\].*no Segment runner/,
+      /encoder 'clap-like': no input 'audio' \(has input_features\).*avvp models adapt/,
     );
 
     // a manifest that matches a file which is not ONNX: the pool's loader error, as an ExtractError
