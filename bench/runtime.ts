@@ -30,6 +30,10 @@ const SECONDS = arg('seconds', 12);
 const MAX = arg('max', 16);
 const REPEATS = arg('repeats', 1);
 const LOOKAHEAD = 2;
+/** ffmpeg niceness in avvp serve (its default unless given). */
+const NICE = process.argv.find((a) => a.startsWith('--nice=')) ? arg('nice', 0) : undefined;
+/** --streams=N: one runtime trial at N streams instead of the searches. */
+const ONLY = process.argv.find((a) => a.startsWith('--streams=')) ? arg('streams', 1) : undefined;
 const MODELS = process.argv.find((a) => a.startsWith('--models='))?.slice(9) ?? BUNDLED_MODEL_DIR;
 /** Resident memory of this process and its live children, MiB. */
 function rssMiB(): number {
@@ -99,6 +103,7 @@ async function runtimeTrial(file: string, n: number, rss0: number): Promise<Tria
       lookahead: LOOKAHEAD,
       queue: 2,
       processMetrics: false,
+      ...(NICE === undefined ? {} : { decodeNice: NICE }),
     });
     const ws = new WebSocket(server.urls.events);
     const ended = new Set<string>();
@@ -211,6 +216,13 @@ console.log(
     .join(' ')}`,
 );
 const rss0 = await baselineRss();
+if (ONLY !== undefined) {
+  const t = await runtimeTrial(file, ONLY, rss0);
+  console.log(
+    `avvp serve n=${ONLY}${NICE === undefined ? '' : ` nice ${NICE}`}: ${t.ok ? 'sustained' : 'NOT sustained'} (${t.why}); CPU s per media s ${t.cpuPerMediaSecond.toFixed(3)}`,
+  );
+  process.exit(0);
+}
 const ffmpegMax: number[] = [];
 const ffmpegOneThreadMax: number[] = [];
 const runtimeMax: number[] = [];

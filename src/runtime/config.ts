@@ -21,6 +21,8 @@ export interface ServeConfig {
   workers?: number;
   /** ffmpeg decoder threads per stream (default 1: many streams share few cores; docs/runtime.md). */
   decodeThreads?: number;
+  /** Niceness of the ffmpeg decoders (default 10: inference, whose delay users see, goes first; docs/runtime.md). */
+  decodeNice?: number;
   streams: { name: string; source: string }[];
 }
 
@@ -39,6 +41,7 @@ export const SERVE_DEFAULTS = {
   lookahead: 2,
   queue: 2,
   decodeThreads: 1,
+  decodeNice: 10,
 } as const;
 const KEYS = [
   'host',
@@ -50,6 +53,7 @@ const KEYS = [
   'queue',
   'workers',
   'decodeThreads',
+  'decodeNice',
   'streams',
 ] as const;
 /** The head's window is T = 10: lookahead must leave past context. */
@@ -104,6 +108,9 @@ export function checkServeConfig(value: unknown, where: string): PartialServeCon
         break;
       case 'decodeThreads':
         out.decodeThreads = integer(v, 1, 64, key, fail);
+        break;
+      case 'decodeNice':
+        out.decodeNice = integer(v, 0, 19, key, fail);
         break;
       case 'streams':
         out.streams = streams(v, fail);

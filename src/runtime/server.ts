@@ -46,7 +46,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     publish: (msg) => api.events.publish(msg),
     lookahead: o.lookahead,
     queue: o.queue,
-    media: { decodeThreads: o.decodeThreads ?? SERVE_DEFAULTS.decodeThreads, ...o.media },
+    media: {
+      decodeThreads: o.decodeThreads ?? SERVE_DEFAULTS.decodeThreads,
+      decodeNice: o.decodeNice ?? SERVE_DEFAULTS.decodeNice,
+      ...o.media,
+    },
     log,
   });
   const api = new HttpApi({

@@ -52,6 +52,11 @@ export interface MediaOptions {
    * few cores run best with 1: frame threads add synchronisation cost and a frame of latency each.
    */
   decodeThreads?: number;
+  /**
+   * Niceness added to each ffmpeg process (0-19, default 0). A live runtime gives decoding, which
+   * buffers, a lower priority than inference, whose delay is the latency users see.
+   */
+  decodeNice?: number;
   backoff?: Partial<BackoffOptions>;
   /** Live: give up after this many consecutive attempts without data (default Infinity). */
   maxRetries?: number;
@@ -147,6 +152,9 @@ function resolveConfig(source: string, options: MediaOptions): Config {
     !(Number.isInteger(maxRetries) && maxRetries >= 0)
   )
     throw new RangeError(`fromMedia: maxRetries must be an integer >= 0 or Infinity, got ${maxRetries}`);
+  const { decodeNice } = options;
+  if (decodeNice !== undefined && !(Number.isInteger(decodeNice) && decodeNice >= 0 && decodeNice <= 19))
+    throw new RangeError(`fromMedia: decodeNice must be an integer in [0, 19], got ${decodeNice}`);
   if (tailMinSeconds !== undefined && !(tailMinSeconds >= 0 && tailMinSeconds <= 1))
     throw new RangeError(`fromMedia: tailMinSeconds must be in [0, 1], got ${tailMinSeconds}`);
   const { factor, jitter } = options.backoff ?? {};
@@ -331,6 +339,7 @@ class MediaSession {
       layout: this.layout,
       watchdogMs: options.watchdogMs ?? 10_000,
       startTimeoutMs: options.startTimeoutMs ?? 20_000,
+      nice: options.decodeNice,
       segmenter: { maxSkewSeconds: options.maxSkewSeconds ?? 4, tailMinSeconds: this.tailMin() },
       onFirstData: () => {
         if (this.config.live) this.anchorMs = Date.now();

@@ -18,7 +18,7 @@ describe('serve configuration', () => {
     await writeFile(
       file,
       'port: 9000\nhost: 0.0.0.0\nmodels: ./m\nhead: link\ntoken: t0k\nlookahead: 1\nqueue: 3\nworkers: 2\n' +
-        'decodeThreads: 2\n' +
+        'decodeThreads: 2\ndecodeNice: 5\n' +
         'streams:\n  cam1: rtsp://10.0.0.5/live\n  clip: ./a.mp4\n',
     );
     const merged = mergeServeConfig(await readServeConfig(file), {
@@ -36,6 +36,7 @@ describe('serve configuration', () => {
       queue: 3,
       workers: 2,
       decodeThreads: 2,
+      decodeNice: 5,
       streams: [
         { name: 'cam1', source: 'rtsp://10.0.0.5/live' },
         { name: 'clip', source: './a.mp4' },
@@ -54,6 +55,7 @@ describe('serve configuration', () => {
     [{ queue: 0 }, /queue: must be an integer in \[1, 1000\]/],
     [{ workers: -1 }, /workers: must be an integer in \[1, 64\]/],
     [{ decodeThreads: 0 }, /decodeThreads: must be an integer in \[1, 64\]/],
+    [{ decodeNice: -1 }, /decodeNice: must be an integer in \[0, 19\]/],
     [{ models: '' }, /models: must be a non-empty string/],
     [{ token: 5 }, /token: must be a non-empty string/],
     [{ streams: ['rtsp://x'] }, /streams: must be a mapping of stream name to source/],

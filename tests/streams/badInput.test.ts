@@ -83,6 +83,9 @@ describe('bad input', () => {
     expect(() => fromMedia('x.mp4', { maxPending: 0 })).toThrow(/maxPending must be an integer >= 1/);
     expect(() => fromMedia('x.mp4', { queueSize: 2.5 })).toThrow(/queueSize must be an integer >= 1/);
     expect(() => fromMedia('x.mp4', { decodeThreads: 0 })).toThrow(/decodeThreads must be an integer >= 1/);
+    expect(() => fromMedia('x.mp4', { decodeNice: 20 })).toThrow(
+      /decodeNice must be an integer in \[0, 19\]/,
+    );
     expect(() => fromMedia('x.mp4', { maxRetries: -1 })).toThrow(
       /maxRetries must be an integer >= 0 or Infinity/,
     );

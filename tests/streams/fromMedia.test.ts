@@ -1,6 +1,8 @@
 // fromMedia on generated files: per-segment image content and audio energy match the known
 // schedule exactly; single-modality sources; tails; backpressure; real-time pacing.
-import { lastValueFrom, Subject, toArray } from 'rxjs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { firstValueFrom, lastValueFrom, map, Subject, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromMedia, type MediaOptions } from '../../src/streams/fromMedia.js';
 import type { Segment } from '../../src/types.js';
@@ -80,6 +82,19 @@ describe('fromMedia on files', () => {
     expect(segments.map((s) => s.frames!.map((f) => classify(f)).join())).toEqual(
       reference.map((s) => s.frames!.map((f) => classify(f)).join()),
     );
+  });
+
+  it('decodeNice lowers the priority of the ffmpeg process (and only of it)', async () => {
+    const niceOfChildren = () =>
+      execFileSync('ps', ['-o', 'ni=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('ffmpeg'))
+        .map((l) => Number(l.trim().split(/\s+/)[0]));
+    const seen = await firstValueFrom(
+      fromMedia(lavfiSource({ seconds: 30 }), { ...small, decodeNice: 7 }).pipe(map(() => niceOfChildren())),
+    );
+    expect(seen).toEqual([7]);
+    expect(os.getPriority()).toBe(0);
   });
 
   it('centreCrop keeps the aspect ratio and cuts the sides; the default stretches the whole frame', async () => {

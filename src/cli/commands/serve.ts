@@ -23,7 +23,8 @@ on /metrics, health on /healthz and /readyz, and a stream REST API on /v1/stream
 Options:
   --source NAME=URL   a stream: NAME is a short label (cam1), never the URL (repeatable)
   --config FILE       YAML with any of: host, port, models, head, token, lookahead, queue,
-                      workers, decodeThreads, streams (a mapping NAME: URL); flags override it
+                      workers, decodeThreads, decodeNice, streams (a mapping NAME: URL);
+                      flags override it
   --port N            HTTP port (default ${SERVE_DEFAULTS.port}; 0 picks a free one)
   --host H            address to listen on (default ${SERVE_DEFAULTS.host})
   --models DIR        model directory (default: the bundled models/)
@@ -33,6 +34,7 @@ Options:
   --queue N           segments waiting for inference per stream before the oldest is dropped (default ${SERVE_DEFAULTS.queue})
   --workers N         inference worker threads (default min(2, cores))
   --decode-threads N  ffmpeg decoder threads per stream (default ${SERVE_DEFAULTS.decodeThreads}: many streams on few cores)
+  --decode-nice N     niceness of the ffmpeg decoders, 0..19 (default ${SERVE_DEFAULTS.decodeNice}: inference goes first)
 
 Stops on Ctrl-C / SIGTERM: ffmpeg processes are killed, open events ended, clients closed (1001).`;
 
@@ -55,6 +57,7 @@ const command: Command = {
         queue: { type: 'string' },
         workers: { type: 'string' },
         'decode-threads': { type: 'string' },
+        'decode-nice': { type: 'string' },
       },
       false,
     );
@@ -85,6 +88,10 @@ const command: Command = {
           values['decode-threads'] === undefined
             ? undefined
             : numberFlag('decode-threads', values['decode-threads'], 0, { integer: true, min: 1, max: 64 }),
+        decodeNice:
+          values['decode-nice'] === undefined
+            ? undefined
+            : numberFlag('decode-nice', values['decode-nice'], 0, { integer: true, min: 0, max: 19 }),
         streams: (values.source ?? []).map(parseSourceFlag),
       };
       const file = values.config === undefined ? {} : await readServeConfig(values.config);

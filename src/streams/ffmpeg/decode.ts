@@ -45,6 +45,8 @@ export interface DecodeRunOptions {
   watchdogMs: number;
   /** Before the first byte (connecting, probing, waiting for a keyframe) the limit is this instead. */
   startTimeoutMs: number;
+  /** Niceness added to ffmpeg (0: none). */
+  nice?: number;
   segmenter: SegmenterOptions;
   onSegment(data: SegmentData): void;
   onFirstData?(): void;
@@ -72,6 +74,7 @@ export class DecodeRun {
       opts.ffmpeg.path,
       buildDecodeArgs(opts.input, layout, opts.ffmpeg),
       dataFds,
+      { nice: opts.nice },
     );
     this.proc.onLine((line) => {
       if (!this.info && /^(Stream mapping:|Output #0)/.test(line)) this.readInfo();

@@ -1,6 +1,7 @@
 // Spawns ffmpeg with raw output pipes on fds 1, 3 and 4, drains stderr into a bounded ring of
 // lines (for error messages and the input description), and kills + reaps the process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
 
 export interface ExitInfo {
@@ -24,11 +25,19 @@ export class FfmpegProcess {
   private partialLine = '';
   private readonly lineListeners: ((line: string) => void)[] = [];
 
-  constructor(binary: string, args: string[], dataFds: number[]) {
+  /** `nice`: raise the process's niceness by this much (0-19) right after it starts. */
+  constructor(binary: string, args: string[], dataFds: number[], opts: { nice?: number } = {}) {
     const maxFd = Math.max(2, ...dataFds);
     const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe'];
     for (let fd = 3; fd <= maxFd; fd++) stdio.push('pipe');
     this.child = spawn(binary, args, { stdio });
+    if (opts.nice && this.child.pid !== undefined) {
+      try {
+        setPriority(this.child.pid, opts.nice);
+      } catch {
+        // the process already exited (its exit is reported as usual) or the OS refuses: run unniced
+      }
+    }
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
       this.child.once('exit', (code, signal) => resolve({ code, signal }));
