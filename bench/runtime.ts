@@ -13,7 +13,9 @@
 // N grows by doubling until a trial fails (or --max), then is bisected. Also reported: latency
 // p50/p99 at 1 stream and at the maximum, RSS per stream (this process + its ffmpeg children, over
 // a server with no stream), and CPU seconds per media second of each side (stable under load, unlike
-// the counts). --repeats R repeats both searches and reports the medians.
+// the counts). --repeats R repeats both searches and reports the medians. --streams=N runs one
+// runtime trial; --nice=K sets the decoders' niceness; --stagger spreads the stream starts over a
+// second (independent cameras) instead of starting them together.
 import { execFile, execFileSync } from 'node:child_process';
 import os from 'node:os';
 import WebSocket from 'ws';
@@ -32,6 +34,8 @@ const REPEATS = arg('repeats', 1);
 const LOOKAHEAD = 2;
 /** ffmpeg niceness in avvp serve (its default unless given). */
 const NICE = process.argv.find((a) => a.startsWith('--nice=')) ? arg('nice', 0) : undefined;
+/** Start the streams spread over one second instead of all at once (the worst case). */
+const STAGGER = process.argv.includes('--stagger');
 /** --streams=N: one runtime trial at N streams instead of the searches. */
 const ONLY = process.argv.find((a) => a.startsWith('--streams=')) ? arg('streams', 1) : undefined;
 const MODELS = process.argv.find((a) => a.startsWith('--models='))?.slice(9) ?? BUNDLED_MODEL_DIR;
@@ -125,7 +129,11 @@ async function runtimeTrial(file: string, n: number, rss0: number): Promise<Tria
     await new Promise((resolve) => ws.once('open', resolve));
     // CPU from here: the streams' work, not the model loading of startServer.
     const cpu0 = cpuSeconds();
-    for (const s of streams) await server.runtime.add(s.name, s.source);
+    for (const s of streams) {
+      await server.runtime.add(s.name, s.source);
+      // --stagger: independent cameras, whose second boundaries fall anywhere in the second
+      if (STAGGER) await new Promise((r) => setTimeout(r, 1000 / n));
+    }
     const sample = setTimeout(() => (rss = rssMiB()), (SECONDS / 2) * 1000);
     const limit = new Promise<void>((resolve) => setTimeout(resolve, (SECONDS + 30) * 1000).unref());
     await Promise.race([done, limit]);
@@ -219,7 +227,7 @@ const rss0 = await baselineRss();
 if (ONLY !== undefined) {
   const t = await runtimeTrial(file, ONLY, rss0);
   console.log(
-    `avvp serve n=${ONLY}${NICE === undefined ? '' : ` nice ${NICE}`}: ${t.ok ? 'sustained' : 'NOT sustained'} (${t.why}); CPU s per media s ${t.cpuPerMediaSecond.toFixed(3)}`,
+    `avvp serve n=${ONLY}${NICE === undefined ? '' : ` nice ${NICE}`}${STAGGER ? ' staggered' : ''}: ${t.ok ? 'sustained' : 'NOT sustained'} (${t.why}); CPU s per media s ${t.cpuPerMediaSecond.toFixed(3)}`,
   );
   process.exit(0);
 }
