@@ -30,6 +30,15 @@ describe('avvp serve: bad flags and configuration', () => {
     expect(r.stderr).toMatch(/Run 'avvp serve --help' for usage/);
   });
 
+  it('decoder flags out of range name the flag (exit 2)', async () => {
+    const nice = await avvp(['serve', '--decode-nice', '20']);
+    expect(nice.code).toBe(2);
+    expect(nice.stderr).toMatch(/--decode-nice/);
+    const threads = await avvp(['serve', '--decode-threads', '0']);
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toMatch(/--decode-threads/);
+  });
+
   it('a config error names the file and the key (exit 2)', async () => {
     const r = await avvp(['serve', '--config', await config('unknown.yaml', 'lookahed: 1\n')]);
     expect(r.code).toBe(2);
