@@ -20,7 +20,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import os from 'node:os';
 import WebSocket from 'ws';
 import { BUNDLED_MODEL_DIR } from '../src/runtime/models.js';
-import { startServer, type RunningServer } from '../src/runtime/server.js';
+import { startServer, type RunningServer, type ServerOptions } from '../src/runtime/server.js';
 import type { ServerMessage } from '../src/sinks/protocol.js';
 import { locateFfmpeg } from '../src/streams/ffmpeg/locate.js';
 import { makeH264Input } from './ffmpeg.js';
@@ -39,6 +39,16 @@ const STAGGER = process.argv.includes('--stagger');
 /** --streams=N: one runtime trial at N streams instead of the searches. */
 const ONLY = process.argv.find((a) => a.startsWith('--streams=')) ? arg('streams', 1) : undefined;
 const MODELS = process.argv.find((a) => a.startsWith('--models='))?.slice(9) ?? BUNDLED_MODEL_DIR;
+/** The server of every runtime trial and of the RSS baseline. */
+const SERVER: ServerOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  models: MODELS,
+  lookahead: LOOKAHEAD,
+  queue: 2,
+  processMetrics: false,
+  ...(NICE === undefined ? {} : { decodeNice: NICE }),
+};
 /** Resident memory of this process and its live children, MiB. */
 function rssMiB(): number {
   const children = execFileSync('ps', ['-o', 'rss=', '--ppid', String(process.pid)], { encoding: 'utf8' })
@@ -100,15 +110,7 @@ async function runtimeTrial(file: string, n: number, rss0: number): Promise<Tria
   let ingestDrops = 0;
   let rss = 0;
   try {
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      models: MODELS,
-      lookahead: LOOKAHEAD,
-      queue: 2,
-      processMetrics: false,
-      ...(NICE === undefined ? {} : { decodeNice: NICE }),
-    });
+    server = await startServer(SERVER);
     const ws = new WebSocket(server.urls.events);
     const ended = new Set<string>();
     const done = new Promise<void>((resolve) => {
@@ -201,14 +203,7 @@ async function search(
 }
 
 async function baselineRss(): Promise<number> {
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    models: MODELS,
-    lookahead: LOOKAHEAD,
-    queue: 2,
-    processMetrics: false,
-  });
+  const server = await startServer(SERVER);
   await new Promise((r) => setTimeout(r, 1000));
   const rss = rssMiB();
   await server.close();

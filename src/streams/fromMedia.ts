@@ -152,9 +152,7 @@ function resolveConfig(source: string, options: MediaOptions): Config {
     !(Number.isInteger(maxRetries) && maxRetries >= 0)
   )
     throw new RangeError(`fromMedia: maxRetries must be an integer >= 0 or Infinity, got ${maxRetries}`);
-  const { decodeNice } = options;
-  if (decodeNice !== undefined && !(Number.isInteger(decodeNice) && decodeNice >= 0 && decodeNice <= 19))
-    throw new RangeError(`fromMedia: decodeNice must be an integer in [0, 19], got ${decodeNice}`);
+  int('decodeNice', options.decodeNice, 0, 0, 19);
   if (tailMinSeconds !== undefined && !(tailMinSeconds >= 0 && tailMinSeconds <= 1))
     throw new RangeError(`fromMedia: tailMinSeconds must be in [0, 1], got ${tailMinSeconds}`);
   const { factor, jitter } = options.backoff ?? {};
