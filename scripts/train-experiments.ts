@@ -9,7 +9,7 @@
 // Usage: npm run train:experiments -- [--train N] [--val N] [--test N] [--epochs N] [--seeds 1,2]
 //          [--lr X] [--preset default|easy|hard] [--cache DIR] [--json FILE] [--only han,link,...]
 //        npm run train:experiments -- --report a.json,b.json   (markdown tables of saved results)
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -135,6 +135,14 @@ async function ensureSplit(split: LlpSplit): Promise<void> {
     )
   )
     return;
+  // One split size per cache: another size would overwrite the split's CSV under the other's marker.
+  const other = (await readdir(cache).catch(() => [] as string[])).find((f) =>
+    f.startsWith(`.features-${split}-`),
+  );
+  if (other)
+    throw new Error(
+      `${cache} holds ${other.slice(`.features-${split}-`.length)} ${split} clips, not ${sizes[split]}: pass another --cache`,
+    );
   await writeDataset({ seed: DATA_SEED, split, clips: sizes[split], out: cache, preset });
   const encode = await openDspEncoders('models');
   const progress = new Progress({ label: `encode ${split}`, total: sizes[split], unit: 'clips' });
