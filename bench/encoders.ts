@@ -18,9 +18,9 @@ import {
   sessionRunner,
   VISUAL_LAYOUT,
 } from '../src/models/encoders/index.js';
-import { openSession } from '../src/models/session.js';
+import { openSession } from '../src/engine/session.js';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
-import { synthClip } from '../src/streams/synth/clip.js';
+import { synthClip } from '../src/synth/clip.js';
 import type { Segment } from '../src/types.js';
 import { makeH264Input, plainFfmpegDecode } from './ffmpeg.js';
 import { measure, median } from './stats.js';

@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { locateFfmpeg, type FfmpegBinary } from '../src/streams/ffmpeg/locate.js';
-import { extractFeatures, fileVideos, openExtractEncoders } from '../src/train/extract.js';
+import { extractFeatures, fileVideos, openExtractEncoders } from '../src/runtime/extract.js';
 import { makeH264Input, plainFfmpegDecode } from './ffmpeg.js';
 import { measure, median, type Sample } from './stats.js';
 

@@ -4,12 +4,12 @@
 // restart count; for p <= 12 also the SHD of the exact BIC optimum (what a perfect search gets).
 // Usage: npm run bench:grasp-recovery [-- --graphs N]
 import { Rng } from '../src/util/rng.js';
-import { covarianceOf } from '../src/train/causal/covariance.js';
-import { cpdagOf, structuralHammingDistance } from '../src/train/causal/cpdag.js';
-import { exactBestDag } from '../src/train/causal/exact.js';
-import { grasp } from '../src/train/causal/grasp.js';
-import { BicScore } from '../src/train/causal/score.js';
-import { randomLinearSem, sampleLinearSem } from '../src/train/causal/simulate.js';
+import { covarianceOf } from '../src/causal/covariance.js';
+import { cpdagOf, structuralHammingDistance } from '../src/causal/cpdag.js';
+import { exactBestDag } from '../src/causal/exact.js';
+import { grasp } from '../src/causal/grasp.js';
+import { BicScore } from '../src/causal/score.js';
+import { randomLinearSem, sampleLinearSem } from '../src/causal/simulate.js';
 
 const graphsArg = process.argv.indexOf('--graphs');
 const GRAPHS = graphsArg > 0 ? Number(process.argv[graphsArg + 1]) : 10;

@@ -4,12 +4,12 @@
 //   - for small p, the exact score-optimal DAG by dynamic programming (time and optimality).
 // Times are milliseconds (ratios on CPU time); each cell is the median over RUNS seeds. Usage: npm run bench:grasp [-- --runs N]
 import { Rng } from '../src/util/rng.js';
-import { covarianceOf } from '../src/train/causal/covariance.js';
-import { cpdagOf, structuralHammingDistance } from '../src/train/causal/cpdag.js';
-import { exactBestDag } from '../src/train/causal/exact.js';
-import { grasp, type GraspOptions } from '../src/train/causal/grasp.js';
-import { BicScore } from '../src/train/causal/score.js';
-import { randomLinearSem, sampleLinearSem } from '../src/train/causal/simulate.js';
+import { covarianceOf } from '../src/causal/covariance.js';
+import { cpdagOf, structuralHammingDistance } from '../src/causal/cpdag.js';
+import { exactBestDag } from '../src/causal/exact.js';
+import { grasp, type GraspOptions } from '../src/causal/grasp.js';
+import { BicScore } from '../src/causal/score.js';
+import { randomLinearSem, sampleLinearSem } from '../src/causal/simulate.js';
 import { median } from './stats.js';
 
 const runsArg = process.argv.indexOf('--runs');

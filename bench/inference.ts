@@ -14,8 +14,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
 import * as ort from 'onnxruntime-node';
-import { Graph } from '../src/models/onnx/builder.js';
-import { InferencePool } from '../src/models/runtime/pool.js';
+import { Graph } from '../src/engine/onnx/builder.js';
+import { InferencePool } from '../src/pool/pool.js';
 import {
   VISUAL_ENCODER,
   buildDspAudioEncoder,

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { slaneyMelBank } from '../src/models/adapters/melbank.js';
 import { CLAP_LOG_MEL, logMelPrefix, logMelFrames } from '../src/models/adapters/prefix.js';
-import { Graph } from '../src/models/onnx/builder.js';
+import { Graph } from '../src/engine/onnx/builder.js';
 import { Rng } from '../src/util/rng.js';
 
 const at = process.argv.indexOf('--runs');

@@ -1,6 +1,6 @@
-// The accuracy side of parse's lookahead trade-off (the latency side is exact: L seconds).
+// The accuracy side of predictSegments' lookahead trade-off (the latency side is exact: L seconds).
 // SynthAV test clips (never seen in training) are encoded with the bundled DSP encoders and streamed
-// one clip after another through slidingWindow(10) + parse(lookahead L) with the trained LINK parser,
+// one clip after another through slidingWindow(10) + predictSegments(lookahead L) with the trained LINK parser,
 // each clip starting a new run (as after a reconnect). Segment k of a clip is then scored from
 // segments max(0, k+L-9) .. min(9, k+L); L = 9 is the offline setting (every segment sees its whole
 // clip), the baseline. Reported: LLP segment-level and event-level F1 (audio, visual, audio-visual)
@@ -12,12 +12,12 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { evaluateLlp, type LlpMetrics, type LlpPrediction } from '../src/eval/llp.js';
 import { readManifest } from '../src/models/manifest.js';
 import { PARSER_IO } from '../src/models/parsers/index.js';
-import { openSession, ortTensor } from '../src/models/session.js';
+import { openSession, ortTensor } from '../src/engine/session.js';
 import { sessionRunner } from '../src/models/encoders/index.js';
 import { onnxWindowHead } from '../src/operators/onnxHead.js';
-import { parse } from '../src/operators/parse.js';
+import { predictSegments } from '../src/operators/predictSegments.js';
 import { slidingWindow } from '../src/operators/window.js';
-import { openDspEncoders, synthSplit, type ParserData } from '../src/train/parsers.js';
+import { openEncoders, synthSplit, type ParserData } from '../src/train/parser.js';
 import type { Features } from '../src/types.js';
 
 const arg = (name: string, fallback: string) => {
@@ -43,7 +43,7 @@ const data: ParserData = await synthSplit({
   split: 'test',
   clips: CLIPS,
   preset: 'default',
-  encode: await openDspEncoders('models'),
+  encode: await openEncoders('models'),
 });
 
 /** Clip i as segments 10i .. 10i+9 of one stream, each clip starting a new run. */
@@ -80,7 +80,7 @@ async function streamed(lookahead: number): Promise<LlpMetrics> {
   const predictions = await lastValueFrom(
     from(features()).pipe(
       slidingWindow<Features>(T),
-      parse({ head, classes, lookahead, batch: { maxBatch: 64, maxWaitMs: 0 } }),
+      predictSegments({ head, classes, lookahead, batch: { maxBatch: 64, maxWaitMs: 0 } }),
       toArray(),
     ),
   );

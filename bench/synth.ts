@@ -5,7 +5,7 @@
 // It also measures truth-only generation (scene + labels + boxes, what `avvp synth` writes
 // without --mp4). Medians over RUNS repetitions. Usage: npm run bench:synth [-- --clips N --runs R]
 import { execFileSync } from 'node:child_process';
-import { resolveOptions, SynthClip } from '../src/streams/synth/clip.js';
+import { resolveOptions, SynthClip } from '../src/synth/clip.js';
 import { locateFfmpeg } from '../src/streams/ffmpeg/locate.js';
 import { median } from './stats.js';
 

@@ -7,11 +7,11 @@
 // (tfjs-wasm needs about a minute per step on 2 busy cores, hence fewer tfjs steps per run)
 
 import { spawnSync } from 'node:child_process';
-import { Graph, Tensor } from '../src/models/onnx/builder.js';
-import { dropout, feedForward, layerNorm, linear, multiHeadAttention } from '../src/models/nn/index.js';
-import { bce } from '../src/train/losses.js';
-import { constant } from '../src/train/schedule.js';
-import { Trainer, tensorDataset } from '../src/train/trainer.js';
+import { Graph, Tensor } from '../src/engine/onnx/builder.js';
+import { dropout, feedForward, layerNorm, linear, multiHeadAttention } from '../src/engine/nn/index.js';
+import { bce } from '../src/engine/losses.js';
+import { constant } from '../src/engine/schedule.js';
+import { Trainer, tensorDataset } from '../src/engine/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from './stats.js';
 

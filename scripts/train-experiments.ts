@@ -19,22 +19,22 @@ import {
   type LinkModule,
   type ParserConfig,
 } from '../src/models/parsers/config.js';
-import { writeDataset } from '../src/streams/synth/dataset.js';
-import { synthClips } from '../src/streams/synth/clip.js';
-import { PRESETS, isPresetName } from '../src/streams/synth/presets.js';
-import { LLP_FILES, type LlpSplit } from '../src/train/data/llp.js';
+import { writeDataset } from '../src/synth/dataset.js';
+import { synthClips } from '../src/synth/clip.js';
+import { PRESETS, isPresetName } from '../src/synth/presets.js';
+import { LLP_FILES, type LlpSplit } from '../src/datasets/llp.js';
 import {
   evaluateParser,
   featureStats,
   loadLlpSplit,
   metricRecord,
-  openDspEncoders,
+  openEncoders,
   predictParser,
   trainParser,
   type ParserData,
-} from '../src/train/parsers.js';
-import { modalityBreakdown, withoutCrossModalLeak } from '../src/train/parsers-breakdown.js';
-import { writeNpy } from '../src/util/npy.js';
+} from '../src/train/parser.js';
+import { modalityBreakdown, withoutCrossModalLeak } from '../src/eval/modality-breakdown.js';
+import { writeNpy } from '../src/datasets/npy.js';
 import { Progress } from '../src/util/progress.js';
 
 const { values } = parseArgs({
@@ -144,7 +144,7 @@ async function ensureSplit(split: LlpSplit): Promise<void> {
       `${cache} holds ${other.slice(`.features-${split}-`.length)} ${split} clips, not ${sizes[split]}: pass another --cache`,
     );
   await writeDataset({ seed: DATA_SEED, split, clips: sizes[split], out: cache, preset });
-  const encode = await openDspEncoders('models');
+  const encode = await openEncoders('models');
   const progress = new Progress({ label: `encode ${split}`, total: sizes[split], unit: 'clips' });
   for (const m of ['audio', 'visual']) await mkdir(join(cache, 'features', m), { recursive: true });
   let done = 0;

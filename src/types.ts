@@ -91,3 +91,20 @@ export interface StreamStatus {
   /** Segments dropped so far because the consumer was too slow (live sources). */
   dropped: number;
 }
+
+// Tensors as they cross between the inference pool, the encoders and the heads: plain objects
+// whose data buffers can be transferred to worker threads.
+
+export type TensorType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'bool';
+export type TensorArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+
+export interface TensorData {
+  type: TensorType;
+  data: TensorArray;
+  dims: number[];
+}
+
+export type TensorMap = Record<string, TensorData>;
+
+/** One inference call of one model, e.g. `(feeds) => pool.run('parser', feeds)`. */
+export type RunModel = (feeds: TensorMap) => Promise<TensorMap>;

@@ -11,7 +11,7 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { Progress } from '../util/progress.js';
-import { sha256File } from './sha256.js';
+import { sha256File } from '../util/sha256.js';
 
 export type DownloadErrorKind =
   'offline' | 'http' | 'timeout' | 'interrupted' | 'too-many-redirects' | 'size' | 'sha256' | 'file';

@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DownloadError, downloadFile, type DownloadOptions } from './download.js';
 import { formatManifest, parseManifest, type ModelManifest, type Sha256Source } from './manifest.js';
-import { sha256File } from './sha256.js';
+import { sha256File } from '../util/sha256.js';
 import { validateModelFile } from './validate.js';
 
 export const DEFAULT_HUB = 'https://huggingface.co';

@@ -9,7 +9,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManifestError, readManifest, type ModelKind, type ModelManifest } from './manifest.js';
-import { sha256File } from './sha256.js';
+import { sha256File } from '../util/sha256.js';
 
 /** 'invalid': loaded with `validate: true` and the file failed the onnxruntime check (validate.ts). */
 export type FileStatus = 'ok' | 'missing' | 'sha256-mismatch' | 'unreadable' | 'unchecked' | 'invalid';

@@ -12,7 +12,7 @@
 // dimension in the file, since the runtime will vary it.
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ModelManifest, TensorSpec } from './manifest.js';
-import { ModelFileError, openSession } from './session.js';
+import { ModelFileError, openSession } from '../engine/session.js';
 
 /** What validation reads from a session: the part of InferenceSession that describes its I/O. */
 export type SessionSignature = Pick<

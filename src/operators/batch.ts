@@ -18,7 +18,7 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import { OrderedWork } from './orderedWork.js';
+import { orderedQueue } from './orderedWork.js';
 
 /** Runs one batch; must return exactly one result per item, in the same order. */
 export type BatchFn<I, O> = (items: I[]) => ObservableInput<O[]>;
@@ -62,79 +62,59 @@ function resolveOptions(
 export function batch<I, O>(run: BatchFn<I, O>, options: BatchOptions = {}): OperatorFunction<I, O> {
   const { maxBatch, maxWaitMs, concurrency, scheduler, onBatch } = resolveOptions(options);
   return (source) =>
-    new Observable<O>((subscriber) => {
-      // `collecting` is the partial batch; it becomes `due` when its first item has waited maxWaitMs.
-      let collecting: I[] = [];
-      let due = false;
-      let timer: Subscription | undefined;
-      const full: I[][] = [];
-      let sourceDone = false;
-      const work = new OrderedWork<O>(subscriber);
+    new Observable<O>((subscriber) =>
+      orderedQueue<I, O[], O>(source, subscriber, concurrency, (pump) => {
+        // `collecting` is the partial batch; it becomes `due` when its first item has waited maxWaitMs.
+        let collecting: I[] = [];
+        let due = false;
+        let timer: Subscription | undefined;
+        const full: I[][] = [];
 
-      const takeCollecting = (): I[] => {
-        const items = collecting;
-        collecting = [];
-        due = false;
-        timer?.unsubscribe();
-        timer = undefined;
-        return items;
-      };
-
-      // Batches that complete synchronously call pump from inside pump; the outer loop carries on
-      // instead, so a long backlog cannot grow the call stack.
-      let pumping = false;
-      const pump = () => {
-        if (pumping) return;
-        pumping = true;
-        while (work.active < concurrency && !subscriber.closed) {
-          if (full.length > 0) start(full.shift()!);
-          else if (collecting.length > 0 && (due || sourceDone)) start(takeCollecting());
-          else break;
-        }
-        pumping = false;
-        if (sourceDone && work.active === 0 && full.length === 0 && collecting.length === 0) {
-          subscriber.complete();
-        }
-      };
-
-      const start = (items: I[]) => {
-        onBatch?.(items.length);
-        const resultsOf = (emitted: O[][]) => {
-          const results = emitted[emitted.length - 1];
-          if (!results || results.length !== items.length) throw mismatch(results?.length, items.length);
-          return results;
+        const takeCollecting = (): I[] => {
+          const items = collecting;
+          collecting = [];
+          due = false;
+          timer?.unsubscribe();
+          timer = undefined;
+          return items;
         };
-        work.start(() => run(items), resultsOf, pump);
-      };
 
-      const upstream = source.subscribe({
-        next: (item) => {
-          collecting.push(item);
-          if (collecting.length >= maxBatch) full.push(takeCollecting());
-          else if (collecting.length === 1) {
-            if (maxWaitMs === 0) due = true;
-            else
-              timer = scheduler.schedule(() => {
-                timer = undefined;
-                due = true;
-                pump();
-              }, maxWaitMs);
-          }
-          pump();
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          sourceDone = true;
-          pump();
-        },
-      });
+        const job = (items: I[]) => {
+          onBatch?.(items.length);
+          return {
+            run: () => run(items),
+            outputs: (emitted: O[][]) => {
+              const results = emitted[emitted.length - 1];
+              if (!results || results.length !== items.length) throw mismatch(results?.length, items.length);
+              return results;
+            },
+          };
+        };
 
-      return () => {
-        upstream.unsubscribe();
-        timer?.unsubscribe();
-        work.stop();
-      };
-    });
+        return {
+          push: (item) => {
+            collecting.push(item);
+            if (collecting.length >= maxBatch) full.push(takeCollecting());
+            else if (collecting.length === 1) {
+              if (maxWaitMs === 0) due = true;
+              else
+                timer = scheduler.schedule(() => {
+                  timer = undefined;
+                  due = true;
+                  pump();
+                }, maxWaitMs);
+            }
+          },
+          next: (sourceDone) => {
+            if (full.length > 0) return job(full.shift()!);
+            if (collecting.length > 0 && (due || sourceDone)) return job(takeCollecting());
+            return undefined;
+          },
+          empty: () => full.length === 0 && collecting.length === 0,
+          stop: () => timer?.unsubscribe(),
+        };
+      }),
+    );
 }
 
 /** A batcher shared by many per-stream pipelines: each caller gets its own results back. */

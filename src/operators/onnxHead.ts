@@ -3,9 +3,8 @@
 // WindowProbabilities per window. A segment without a modality (a stream with no audio track) is fed
 // zeros for it: the head still answers for the other modality, and its probabilities for the
 // missing one are low rather than invented.
-import type { RunModel, TensorMap } from '../models/runtime/protocol.js';
-import type { Features } from '../types.js';
-import type { WindowProbabilities } from './parse.js';
+import type { Features, RunModel, TensorMap } from '../types.js';
+import type { WindowProbabilities } from './predictSegments.js';
 import type { FeatureWindow } from './window.js';
 
 export interface OnnxHeadIo {

@@ -7,7 +7,7 @@
 // ingest that can pause uses as back-pressure. Apply it per stream (inside each stream's pipeline),
 // so that one busy camera never costs another its segments.
 import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
-import { OrderedWork } from './orderedWork.js';
+import { orderedQueue } from './orderedWork.js';
 
 export type OverloadMode = 'drop-oldest' | 'process-all';
 
@@ -43,54 +43,29 @@ export function overload<I, O>(
   }
 
   return (source) =>
-    new Observable<O>((subscriber) => {
-      const waiting: I[] = [];
-      let dropped = 0;
-      let sourceDone = false;
-      const work = new OrderedWork<O>(subscriber);
-
-      const backlogChanged = () => options.onBacklog?.(waiting.length);
-
-      // Jobs that complete synchronously call pump from inside pump; the outer loop carries on
-      // instead, so a long backlog cannot grow the call stack.
-      let pumping = false;
-      const pump = () => {
-        if (pumping) return;
-        pumping = true;
-        while (work.active < concurrency && waiting.length > 0 && !subscriber.closed) {
-          const item = waiting.shift()!;
-          backlogChanged();
-          work.start(
-            () => project(item),
-            (results) => results,
-            pump,
-          );
-        }
-        pumping = false;
-        if (sourceDone && work.active === 0 && waiting.length === 0) subscriber.complete();
-      };
-
-      const upstream = source.subscribe({
-        next: (item) => {
-          if (mode === 'drop-oldest' && waiting.length >= capacity) {
-            const oldest = waiting.shift()!;
-            dropped++;
-            options.onDrop?.(oldest, dropped);
-          }
-          waiting.push(item);
-          backlogChanged();
-          pump();
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          sourceDone = true;
-          pump();
-        },
-      });
-
-      return () => {
-        upstream.unsubscribe();
-        work.stop();
-      };
-    });
+    new Observable<O>((subscriber) =>
+      orderedQueue<I, O, O>(source, subscriber, concurrency, () => {
+        const waiting: I[] = [];
+        let dropped = 0;
+        const backlogChanged = () => options.onBacklog?.(waiting.length);
+        return {
+          push: (item) => {
+            if (mode === 'drop-oldest' && waiting.length >= capacity) {
+              const oldest = waiting.shift()!;
+              dropped++;
+              options.onDrop?.(oldest, dropped);
+            }
+            waiting.push(item);
+            backlogChanged();
+          },
+          next: () => {
+            if (waiting.length === 0) return undefined;
+            const item = waiting.shift()!;
+            backlogChanged();
+            return { run: () => project(item), outputs: (results: O[]) => results };
+          },
+          empty: () => waiting.length === 0,
+        };
+      }),
+    );
 }

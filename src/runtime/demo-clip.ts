@@ -4,10 +4,10 @@
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthClip, type SynthClip } from '../streams/synth/clip.js';
-import { writeMp4 } from '../streams/synth/mp4.js';
-import type { PresetName } from '../streams/synth/presets.js';
-import type { Interval } from '../streams/synth/scene.js';
+import { synthClip, type SynthClip } from '../synth/clip.js';
+import { writeMp4 } from '../synth/mp4.js';
+import type { PresetName } from '../synth/presets.js';
+import type { Interval } from '../synth/scene.js';
 import type { Modality } from '../types.js';
 
 export interface DemoClipOptions {

@@ -5,16 +5,14 @@
 // contract (inputs [batch, T, D] per modality, outputs [batch, T, C] probabilities) works.
 import { fileURLToPath } from 'node:url';
 import {
-  EncoderSpecError,
-  audioEncoderSpec,
-  ingestFormat,
-  visualEncoderSpec,
+  EncoderChoiceError,
+  chooseEncoders,
   type AudioEncoderSpec,
   type IngestFormat,
   type VisualEncoderSpec,
 } from '../models/encoders/index.js';
 import type { ModelManifest, TensorSpec } from '../models/manifest.js';
-import { listProblems, loadModelDir, type ModelEntry } from '../models/registry.js';
+import { listProblems, loadModelDir } from '../models/registry.js';
 import type { Thresholds } from '../operators/decodeEvents.js';
 import type { OnnxHeadIo } from '../operators/onnxHead.js';
 
@@ -77,37 +75,25 @@ export async function loadRuntimeModels(
   if (!headName && wanted.length > 1)
     note(`${dir} has ${wanted.length} parsers; using '${wanted[0].manifest.name}' (choose with --head)`);
   const head = wanted[0];
-  const pairing = directory.pairings.find((p) => p.head === head.manifest.name);
-  const ownProblems = listProblems(directory).filter((line) => line.includes(`'${head.manifest.name}'`));
-  if (!pairing?.audio || !pairing.visual) {
-    throw new RuntimeModelError(
-      `parser '${head.manifest.name}' in ${dir} has no audio and visual encoder to feed it` +
-        problemsSuffix(ownProblems),
-    );
+  let chosen;
+  try {
+    chosen = chooseEncoders(directory, head.manifest.name);
+  } catch (err) {
+    throw err instanceof EncoderChoiceError ? new RuntimeModelError(err.message) : err;
   }
-  const entry = (name: string) => directory.models.find((m) => m.manifest.name === name)!;
-  const audio = usable(entry(pairing.audio));
-  const visual = usable(entry(pairing.visual));
-  usable(head);
-  const encoders = encoderSpecs(audio.manifest, visual.manifest);
+  if (head.status !== 'ok') throw new RuntimeModelError(head.problem ?? `${head.filePath}: ${head.status}`);
   return {
     dir,
     head: head.manifest,
-    files: { audio: audio.filePath, visual: visual.filePath, head: head.filePath },
+    files: { audio: chosen.audio.filePath, visual: chosen.visual.filePath, head: head.filePath },
     ...headContract(head.manifest),
-    encoders,
-    ingest: ingestFormat(encoders.audio, encoders.visual),
+    encoders: chosen.specs,
+    ingest: chosen.ingest,
   };
 }
 
 function problemsSuffix(problems: string[]): string {
   return problems.length === 0 ? '' : `. Problems: ${problems.join(' ')}`;
-}
-
-function usable(entry: ModelEntry): ModelEntry {
-  if (entry.status !== 'ok')
-    throw new RuntimeModelError(entry.problem ?? `${entry.filePath}: ${entry.status}`);
-  return entry;
 }
 
 /** Tensor names, window size, classes and thresholds of a parser, checked against the contract. */
@@ -155,16 +141,6 @@ export function headContract(
     window: window as number,
     classThresholds,
   };
-}
-
-/** The encoders' Segment contracts (the DSP encoders' and adapted CLIP/CLAP exports' I/O). */
-function encoderSpecs(audio: ModelManifest, visual: ModelManifest): RuntimeModels['encoders'] {
-  try {
-    return { audio: audioEncoderSpec(audio), visual: visualEncoderSpec(visual) };
-  } catch (err) {
-    if (err instanceof EncoderSpecError) throw new RuntimeModelError(err.message);
-    throw err;
-  }
 }
 
 function describe(specs: TensorSpec[]): string {

@@ -1,17 +1,21 @@
 // The operator chain of one stream, shared by `avvp serve` (live, many streams) and `avvp parse`
-// (offline, one file): overload -> encode -> slidingWindow -> parse -> decodeEvents. Inference runs in
+// (offline, one file): overload -> encode -> slidingWindow -> predictSegments -> decodeEvents. Inference runs in
 // one worker pool behind two shared batchers (encoders, head), so segments of every stream batch
 // together. The chain emits every parsed segment and every event; the caller decides where they go.
 import { firstValueFrom, from, map, merge, share, tap, type Observable } from 'rxjs';
 import { segmentAudioEncoder, segmentVisualEncoder } from '../models/encoders/index.js';
-import { InferencePool } from '../models/runtime/pool.js';
+import { InferencePool } from '../pool/pool.js';
 import { createSharedBatcher, type SharedBatcher } from '../operators/batch.js';
 import { decodeEvents } from '../operators/decodeEvents.js';
 import { encodeBatch } from '../operators/encode.js';
 import { timed } from '../operators/instrument.js';
 import { onnxWindowHead } from '../operators/onnxHead.js';
 import { overload } from '../operators/overload.js';
-import { parse, DEFAULT_LOOKAHEAD, type WindowProbabilities } from '../operators/parse.js';
+import {
+  predictSegments,
+  DEFAULT_LOOKAHEAD,
+  type WindowProbabilities,
+} from '../operators/predictSegments.js';
 import { slidingWindow, type FeatureWindow } from '../operators/window.js';
 import type { Stage } from '../sinks/metrics.js';
 import type { AvEvent, Features, Segment, SegmentPrediction } from '../types.js';
@@ -123,7 +127,7 @@ export function streamPipeline(
     }),
     tap(() => o.onEncoded?.()),
     slidingWindow<Features>(models.window),
-    parse({
+    predictSegments({
       head: inference.head.run,
       classes: models.classes,
       lookahead: o.lookahead ?? DEFAULT_LOOKAHEAD,

@@ -7,7 +7,7 @@ import { demoClip, truthIntervals, truthSummary, type DemoClip } from '../../run
 import { startServer, type RunningServer } from '../../runtime/server.js';
 import { EventClient } from '../../sinks/client.js';
 import type { EventMessage, StatusMessage } from '../../sinks/protocol.js';
-import { isPresetName, PRESETS, type PresetName } from '../../streams/synth/presets.js';
+import { isPresetName, PRESETS, type PresetName } from '../../synth/presets.js';
 import { start, untilSignal } from './serve.js';
 
 /** A clip the bundled head parses well (see docs/runtime.md, "Demo"). */

@@ -9,7 +9,7 @@ import {
   LLP_SEGMENTS,
   LlpFormatError,
   type LlpEvalAnnotations,
-} from '../../train/data/llp.js';
+} from '../../datasets/llp.js';
 
 const usage = `Usage: avvp eval llp --pred <predictions.jsonl> --annotations <dir> --split val|test [--json]
 

@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
-import { PRESETS, isPresetName } from '../../streams/synth/presets.js';
+import { PRESETS, isPresetName } from '../../synth/presets.js';
 import {
   ExtractError,
   MANIFEST_FILE,
@@ -14,7 +14,7 @@ import {
   synthVideos,
   type SynthVideosOptions,
   type VideoJob,
-} from '../../train/extract.js';
+} from '../../runtime/extract.js';
 import { Progress } from '../../util/progress.js';
 
 const usage = `Usage: avvp extract (--input DIR|FILE ... | --synth N --split S [--seed K] [--preset P])

@@ -3,8 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseDelimited, DelimitedParseError } from '../../util/delimited.js';
 import { Progress } from '../../util/progress.js';
-import { CausalDataError } from '../../train/causal/covariance.js';
-import { grasp, GRASP_TIERS, type GraspResult } from '../../train/causal/grasp.js';
+import { CausalDataError } from '../../causal/covariance.js';
+import { grasp, GRASP_TIERS, type GraspResult } from '../../causal/grasp.js';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
 
 const usage = `Usage: avvp grasp --data X.csv --out adj.csv [options]

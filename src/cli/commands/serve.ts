@@ -10,7 +10,7 @@ import {
   readServeConfig,
   type PartialServeConfig,
 } from '../../runtime/config.js';
-import { PoolError } from '../../models/runtime/pool.js';
+import { PoolError } from '../../pool/pool.js';
 import { RuntimeModelError } from '../../runtime/models.js';
 import { startServer, type RunningServer } from '../../runtime/server.js';
 

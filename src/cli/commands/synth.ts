@@ -3,12 +3,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { FfmpegNotFoundError } from '../../streams/ffmpeg/locate.js';
-import { SYNTH_CLASS_NAMES } from '../../streams/synth/classes/index.js';
-import { writeDataset } from '../../streams/synth/dataset.js';
-import { InteractionError, parseInteractions, type Interaction } from '../../streams/synth/interactions.js';
-import { Mp4Error } from '../../streams/synth/mp4.js';
-import { PRESETS, isPresetName } from '../../streams/synth/presets.js';
-import { LlpFormatError } from '../../train/data/llp.js';
+import { SYNTH_CLASS_NAMES } from '../../synth/classes/index.js';
+import { writeDataset } from '../../synth/dataset.js';
+import { InteractionError, parseInteractions, type Interaction } from '../../synth/interactions.js';
+import { Mp4Error } from '../../synth/mp4.js';
+import { PRESETS, isPresetName } from '../../synth/presets.js';
+import { LlpFormatError } from '../../datasets/llp.js';
 import { Progress } from '../../util/progress.js';
 
 const usage = `Usage: avvp synth --clips N --out DIR [options]

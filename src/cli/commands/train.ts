@@ -10,7 +10,7 @@ import {
   withAblations,
   type ParserConfig,
 } from '../../models/parsers/config.js';
-import { isPresetName, PRESETS, type PresetName } from '../../streams/synth/presets.js';
+import { isPresetName, PRESETS, type PresetName } from '../../synth/presets.js';
 
 const usage = `Usage: avvp train link|han --out DIR
          (--features DIR --annotations DIR [--pseudo DIR] | --synth train=N,val=M [--preset P])
@@ -127,15 +127,15 @@ const command: Command = {
       throw new CliError(`--name may hold letters, digits, '.', '_' and '-', got '${name}'`);
 
     // Heavy modules (onnxruntime) only once the flags are known to be good.
-    const { LlpFormatError } = await import('../../train/data/llp.js');
-    const { NpyError } = await import('../../util/npy.js');
-    const { ModelFileError } = await import('../../models/session.js');
+    const { LlpFormatError } = await import('../../datasets/llp.js');
+    const { NpyError } = await import('../../datasets/npy.js');
+    const { ModelFileError } = await import('../../engine/session.js');
     const { Progress } = await import('../../util/progress.js');
-    const t = await import('../../train/parsers.js');
+    const t = await import('../../train/parser.js');
     try {
       let train, val;
       if (synth) {
-        const encode = await t.openDspEncoders(values.models ?? 'models');
+        const encode = await t.openEncoders(values.models ?? 'models');
         const make = async (split: 'train' | 'val', clips: number) => {
           const progress = new Progress({ label: `SynthAV ${split}`, total: clips, unit: 'clips' });
           const data = await t.synthSplit({

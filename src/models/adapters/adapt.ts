@@ -10,8 +10,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatManifest, readManifest, type ModelManifest, type TensorSpec } from '../manifest.js';
-import { decodeModel, encodeModel, type ModelProto } from '../onnx/proto.js';
-import { sha256Bytes, sha256File } from '../sha256.js';
+import { decodeModel, encodeModel, type ModelProto } from '../../engine/onnx/proto.js';
+import { sha256Bytes, sha256File } from '../../util/sha256.js';
 import { validateModelFile } from '../validate.js';
 import { composePrefix, l2NormalizeOutput, poolFrames, poolPatchTokens, renameOutput } from './compose.js';
 import { CLAP_LOG_MEL, CLIP_MEAN, CLIP_STD, clipPixelPrefix, logMelPrefix } from './prefix.js';

@@ -10,8 +10,8 @@
 // names get a unique prefix so they cannot collide with the model's. The joined model keeps the
 // model's opset (the prefix graphs use only ops stable from opset 13 on, see prefix.ts), so the
 // model's own nodes keep their meaning; models below opset 13 are refused.
-import type { GraphProto, ModelProto, NodeProto, ValueInfoProto } from '../onnx/proto.js';
-import { AttrType, DataType } from '../onnx/proto.js';
+import type { GraphProto, ModelProto, NodeProto, ValueInfoProto } from '../../engine/onnx/proto.js';
+import { AttrType, DataType } from '../../engine/onnx/proto.js';
 
 export class ComposeError extends Error {}
 

@@ -6,7 +6,7 @@
 // Only ops whose definition is unchanged from opset 13 to 18 are used (Cast, Transpose, Mul,
 // Sub, Tile, Pad, Conv, Reshape, ReduceSum, MatMul, Max, Log, Unsqueeze): the composed model keeps
 // the export's own opset, whatever it is from 13 on, so the export's nodes keep their meaning.
-import { Graph } from '../onnx/builder.js';
+import { Graph } from '../../engine/onnx/builder.js';
 import { slaneyMelBank } from './melbank.js';
 
 /** CLIP image normalisation (CLIP preprocessor config; research note section 10). */

@@ -6,7 +6,7 @@
 // Public API: buildDspAudioEncoder(opts) -> ONNX bytes; AUDIO_ENCODER (sizes, names, layout);
 // melFilterBank(...) (the filter bank stored in the graph).
 
-import { Graph, type Tensor } from '../onnx/builder.js';
+import { Graph, type Tensor } from '../../engine/onnx/builder.js';
 import { featureCount, layout } from './layout.js';
 
 export const AUDIO_SAMPLE_RATE = 16000;

@@ -27,8 +27,8 @@ export {
   sessionRunner,
   type DspVisualEncoding,
   type SegmentVisualEncoding,
-  type RunModel,
 } from './run.js';
+export { EncoderChoiceError, chooseEncoders, segmentEncoders, type ChosenEncoders } from './choose.js';
 export {
   DSP_AUDIO_SPEC,
   DSP_VISUAL_SPEC,

@@ -1,6 +1,6 @@
 // Manifests of the bundled DSP encoders, derived from the built bytes (sha256) and the encoder
 // constants, with no timestamp so that `npm run models:build` is reproducible byte for byte.
-import { sha256Bytes } from '../sha256.js';
+import { sha256Bytes } from '../../util/sha256.js';
 import { parseManifest, type ModelManifest } from '../manifest.js';
 import { AUDIO_ENCODER, FFT_SIZE, HOP, MEL_BANDS, buildDspAudioEncoder } from './audio.js';
 import { VISUAL_ENCODER, buildDspVisualEncoder } from './visual.js';

@@ -10,11 +10,8 @@
 // dspVisualEncoder(run), sessionRunner(session), EncoderInputError.
 
 import * as ort from 'onnxruntime-node';
-import type { Segment } from '../../types.js';
-import type { TensorMap } from '../runtime/protocol.js';
+import type { RunModel, Segment, TensorMap } from '../../types.js';
 import { DSP_AUDIO_SPEC, DSP_VISUAL_SPEC, type AudioEncoderSpec, type VisualEncoderSpec } from './spec.js';
-
-export type RunModel = (feeds: TensorMap) => Promise<TensorMap>;
 
 export interface SegmentVisualEncoding {
   visual: Float32Array;

@@ -5,7 +5,7 @@
 //
 // Public API: buildDspVisualEncoder(opts) -> ONNX bytes; VISUAL_ENCODER (sizes, names, layouts).
 
-import { Graph, type Tensor } from '../onnx/builder.js';
+import { Graph, type Tensor } from '../../engine/onnx/builder.js';
 import { featureCount, layout } from './layout.js';
 
 export const VISUAL_FRAMES = 8;

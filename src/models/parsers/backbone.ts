@@ -4,8 +4,8 @@
 //
 // Public API: hybridLayer, mmilHeads, MmilOutputs.
 
-import { Graph, Tensor } from '../onnx/builder.js';
-import { dropout, feedForward, layerNorm, linear, multiHeadAttention } from '../nn/index.js';
+import { Graph, Tensor } from '../../engine/onnx/builder.js';
+import { dropout, feedForward, layerNorm, linear, multiHeadAttention } from '../../engine/nn/index.js';
 
 export interface HybridLayerOptions {
   name: string;

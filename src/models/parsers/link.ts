@@ -4,9 +4,9 @@
 //
 // Public API: tsam, adaptiveInteraction, plsim, dynamicLambda, avssTarget, segmentedSimilarityLoss.
 
-import { Graph, Tensor } from '../onnx/builder.js';
-import { linear, mlp } from '../nn/index.js';
-import { l2Normalize } from '../../train/losses.js';
+import { Graph, Tensor } from '../../engine/onnx/builder.js';
+import { linear, mlp } from '../../engine/nn/index.js';
+import { l2Normalize } from '../../engine/losses.js';
 
 /**
  * TSAM, CBAM-style attention over a segment x channel map f [B, T, H]:

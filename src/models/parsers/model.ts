@@ -12,10 +12,10 @@
 //
 // Public API: PARSER_IO, parserSpec(config, opts), parserParameterCount.
 
-import { Graph, Tensor } from '../onnx/builder.js';
-import { linear } from '../nn/index.js';
-import { bce, bceWithLogits } from '../../train/losses.js';
-import type { TrainSpec } from '../../train/step.js';
+import { Graph, Tensor } from '../../engine/onnx/builder.js';
+import { linear } from '../../engine/nn/index.js';
+import { bce, bceWithLogits } from '../../engine/losses.js';
+import type { TrainSpec } from '../../engine/step.js';
 import { hybridLayer, mmilHeads } from './backbone.js';
 import type { FeatureStats, ParserConfig } from './config.js';
 import { adaptiveInteraction, avssTarget, plsim, segmentedSimilarityLoss, tsam } from './link.js';
