@@ -1,9 +1,12 @@
 // Opening onnxruntime-node sessions. onnxruntime rejects (rather than falls back) when the CUDA
 // provider libraries are missing, so openSession tries each provider in order, logs which one it
 // got, and turns missing, empty, truncated or non-ONNX files into errors that say what to do.
+// Providers: cuda (NVIDIA, libraries installed by `avvp gpu setup`), webgpu (bundled with
+// onnxruntime-node on linux/x64, over Vulkan; opt-in: slower than the CPU for these models, see
+// docs/gpu.md), cpu. The default order is cuda, then cpu.
 //
 // Public API: openSession(pathOrBytes, { providers, log }) -> { session, provider },
-// checkModelBytes, ModelFileError, ortTensor.
+// parseProviders, DEFAULT_PROVIDERS, checkModelBytes, ModelFileError, ortTensor.
 
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -13,10 +16,26 @@ import * as ort from 'onnxruntime-node';
 import { ProtoError, Wire, readFields } from './onnx/protobuf.js';
 import type { DType, Shape, TypedData } from './onnx/builder.js';
 
-export type Provider = 'cuda' | 'cpu';
+export const PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** cuda when its libraries are installed, else cpu; webgpu only when asked for. */
+export const DEFAULT_PROVIDERS: readonly Provider[] = ['cuda', 'cpu'];
+
+/** 'cuda,cpu' -> ['cuda', 'cpu']; an unknown or repeated name is an error that lists the valid ones. */
+export function parseProviders(text: string): Provider[] {
+  const names = text.split(',').map((s) => s.trim());
+  const problem = names.find((n) => !(PROVIDERS as readonly string[]).includes(n));
+  if (problem !== undefined)
+    throw new RangeError(
+      `unknown execution provider '${problem.slice(0, 40)}': use a comma-separated list of ${PROVIDERS.join(', ')}`,
+    );
+  if (new Set(names).size !== names.length) throw new RangeError(`execution providers repeat: '${text}'`);
+  return names as Provider[];
+}
 
 export interface OpenOptions {
-  /** Providers to try in order (default cuda, then cpu). */
+  /** Providers to try in order (default DEFAULT_PROVIDERS: cuda, then cpu). */
   providers?: Provider[];
   /** Where to report the provider used and fallbacks (default: silent). */
   log?: (line: string) => void;
@@ -78,7 +97,7 @@ export async function openSession(
   const label = typeof source === 'string' ? `model file ${source}` : 'model bytes';
   const bytes = typeof source === 'string' ? await load(source) : source;
   checkModelBytes(bytes, label);
-  const providers = opts.providers ?? ['cuda', 'cpu'];
+  const providers = opts.providers ?? DEFAULT_PROVIDERS;
   if (providers.length === 0) throw new Error('openSession: no execution providers given');
   const log = opts.log ?? (() => {});
   let lastError: unknown;
@@ -92,7 +111,8 @@ export async function openSession(
       continue;
     }
     const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      // Nodes a device provider cannot run fall back to the CPU inside onnxruntime.
+      executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
     };
     try {

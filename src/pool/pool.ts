@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Provider } from '../engine/session.js';
+import { DEFAULT_PROVIDERS, type Provider } from '../engine/session.js';
 import type { TensorMap } from '../types.js';
 import { transferable, type FromWorker, type ModelInfo, type WorkerInit } from './messages.js';
 
@@ -20,7 +20,7 @@ export interface PoolOptions {
   /** onnxruntime intra-op threads per worker (default 1: on a 2-core machine, 2 workers x 1 thread). */
   intraOpNumThreads?: number;
   /** Execution providers in order of preference (default cuda, then cpu). */
-  providers?: Provider[];
+  providers?: readonly Provider[];
   /** Provider choices, fallbacks and worker restarts. */
   log?: (line: string) => void;
   /** Longest a request may run before its worker is considered hung and replaced (default 60 s). */
@@ -119,7 +119,7 @@ export class InferencePool {
       ? { url: options.workerUrl, execArgv: bundledWorker().execArgv }
       : bundledWorker();
     const pool = new InferencePool(
-      { models: options.models, providers: options.providers ?? ['cuda', 'cpu'], intraOpNumThreads },
+      { models: options.models, providers: [...(options.providers ?? DEFAULT_PROVIDERS)], intraOpNumThreads },
       entry,
       options.runTimeoutMs ?? 60_000,
       options.log ?? (() => {}),

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { MAX_SOURCE_LENGTH } from '../sinks/http.js';
 import { streamNameProblem } from '../sinks/stream-name.js';
+import { parseProviders, type Provider } from '../engine/session.js';
 
 export interface ServeConfig {
   host: string;
@@ -19,6 +20,8 @@ export interface ServeConfig {
   queue: number;
   /** Inference worker threads. */
   workers?: number;
+  /** Execution providers to try, in order (default cuda, then cpu; docs/gpu.md). */
+  providers?: Provider[];
   /** ffmpeg decoder threads per stream (default 1: many streams share few cores; docs/runtime.md). */
   decodeThreads?: number;
   /** Niceness of the ffmpeg decoders (default 10: inference, whose delay users see, goes first; docs/runtime.md). */
@@ -52,6 +55,7 @@ const KEYS = [
   'lookahead',
   'queue',
   'workers',
+  'providers',
   'decodeThreads',
   'decodeNice',
   'streams',
@@ -105,6 +109,14 @@ export function checkServeConfig(value: unknown, where: string): PartialServeCon
         break;
       case 'workers':
         out.workers = integer(v, 1, 64, key, fail);
+        break;
+      case 'providers':
+        if (typeof v !== 'string') fail(key, `must be a comma-separated list such as "cuda,cpu"`);
+        try {
+          out.providers = parseProviders(v as string);
+        } catch (err) {
+          fail(key, (err as Error).message);
+        }
         break;
       case 'decodeThreads':
         out.decodeThreads = integer(v, 1, 64, key, fail);

@@ -5,6 +5,7 @@
 import { firstValueFrom, from, map, merge, share, tap, type Observable } from 'rxjs';
 import { segmentAudioEncoder, segmentVisualEncoder } from '../models/encoders/index.js';
 import { InferencePool } from '../pool/pool.js';
+import type { Provider } from '../engine/session.js';
 import { createSharedBatcher, type SharedBatcher } from '../operators/batch.js';
 import { decodeEvents } from '../operators/decodeEvents.js';
 import { encodeBatch } from '../operators/encode.js';
@@ -25,6 +26,8 @@ export interface InferenceOptions {
   /** Worker threads (default min(2, cores)) and onnxruntime threads per worker (default 1). */
   workers?: number;
   intraOpThreads?: number;
+  /** Execution providers to try, in order (default cuda, then cpu). */
+  providers?: readonly Provider[];
   /** Largest cross-stream encoder batch (default 2: CPU encoders gain nothing from more, docs/runtime.md). */
   encodeBatch?: number;
   /** Largest cross-stream head batch (default 16: the head is small, per-call overhead dominates). */
@@ -50,6 +53,7 @@ export class Inference {
       models: models.files,
       size: o.workers,
       intraOpNumThreads: o.intraOpThreads,
+      providers: o.providers,
       log: o.log,
     });
     const observe = o.observeStage ?? (() => {});

@@ -36,10 +36,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const inference = await Inference.create(models, {
     ...o.inference,
     workers: o.workers,
+    providers: o.providers,
     observeStage: (stage, s) => metrics.observeStage(stage, s),
     onBatch: (n) => metrics.inferenceBatch(n),
     log,
   });
+  for (const [name, info] of Object.entries(inference.pool.modelInfo)) {
+    metrics.modelProvider(name, info.provider);
+    log(`model ${name} runs on ${info.provider}`);
+  }
   const runtime = new Runtime({
     inference,
     metrics,

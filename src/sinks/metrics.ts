@@ -86,6 +86,12 @@ export class Metrics {
     buckets: BATCH_BUCKETS,
     registers: [this.registry],
   });
+  readonly modelProviders = new Gauge({
+    name: 'avvp_model_provider',
+    help: 'The execution provider each loaded model runs on (1 for the provider in use).',
+    labelNames: ['model', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly wsClients = new Gauge({
     name: 'avvp_ws_clients',
     help: 'Connected WebSocket clients.',
@@ -123,6 +129,11 @@ export class Metrics {
     for (const modality of MODALITIES) this.events.remove({ stream, modality });
     for (const reason of SEGMENT_DROP_REASONS) this.segmentsDropped.remove({ stream, reason });
     this.restartsSeen.delete(stream);
+  }
+
+  /** Records the execution provider a model got (cuda, webgpu or cpu). */
+  modelProvider(model: string, provider: string): void {
+    this.modelProviders.set({ model, provider }, 1);
   }
 
   observeStage(stage: Stage, seconds: number): void {

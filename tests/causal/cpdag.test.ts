@@ -6,8 +6,8 @@ import {
   parentsOf,
   structuralHammingDistance,
   topologicalOrder,
-} from '../../src/train/causal/cpdag.js';
-import { randomLinearSem } from '../../src/train/causal/simulate.js';
+} from '../../src/causal/cpdag.js';
+import { randomLinearSem } from '../../src/causal/simulate.js';
 
 /** Parents lists from edge pairs over p variables. */
 function dag(p: number, edges: [number, number][]): number[][] {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
-import { covarianceOf } from '../../src/train/causal/covariance.js';
-import { cpdagOf, structuralHammingDistance } from '../../src/train/causal/cpdag.js';
-import { exactBestDag } from '../../src/train/causal/exact.js';
-import { grasp } from '../../src/train/causal/grasp.js';
-import { BicScore } from '../../src/train/causal/score.js';
-import { randomLinearSem, sampleLinearSem } from '../../src/train/causal/simulate.js';
+import { covarianceOf } from '../../src/causal/covariance.js';
+import { cpdagOf, structuralHammingDistance } from '../../src/causal/cpdag.js';
+import { exactBestDag } from '../../src/causal/exact.js';
+import { grasp } from '../../src/causal/grasp.js';
+import { BicScore } from '../../src/causal/score.js';
+import { randomLinearSem, sampleLinearSem } from '../../src/causal/simulate.js';
 
 function bicFor(p: number, edges: number, n: number, seed: number, lambda = 1) {
   const rng = new Rng(seed);

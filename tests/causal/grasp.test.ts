@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
-import { CausalDataError, covarianceOf } from '../../src/train/causal/covariance.js';
-import { cpdagOf, parentsOf, structuralHammingDistance } from '../../src/train/causal/cpdag.js';
-import { grasp, GRASP_TIERS } from '../../src/train/causal/grasp.js';
-import { BicScore } from '../../src/train/causal/score.js';
-import { randomLinearSem, sampleLinearSem, type LinearSem } from '../../src/train/causal/simulate.js';
+import { CausalDataError, covarianceOf } from '../../src/causal/covariance.js';
+import { cpdagOf, parentsOf, structuralHammingDistance } from '../../src/causal/cpdag.js';
+import { grasp, GRASP_TIERS } from '../../src/causal/grasp.js';
+import { BicScore } from '../../src/causal/score.js';
+import { randomLinearSem, sampleLinearSem, type LinearSem } from '../../src/causal/simulate.js';
 
 function problem(p: number, edges: number, n: number, seed: number) {
   const rng = new Rng(seed);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
-import { covarianceOf } from '../../src/train/causal/covariance.js';
-import { GrowShrinkTree, growShrink } from '../../src/train/causal/gst.js';
-import { BicScore, type LocalScore } from '../../src/train/causal/score.js';
-import { randomLinearSem, sampleLinearSem } from '../../src/train/causal/simulate.js';
+import { covarianceOf } from '../../src/causal/covariance.js';
+import { GrowShrinkTree, growShrink } from '../../src/causal/gst.js';
+import { BicScore, type LocalScore } from '../../src/causal/score.js';
+import { randomLinearSem, sampleLinearSem } from '../../src/causal/simulate.js';
 
 /** A score given by a table over parent sets of vertex 0; counts lookups. */
 class TableScore implements LocalScore {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OrderState, type ChooseParents } from '../../src/train/causal/grasp.js';
+import { OrderState, type ChooseParents } from '../../src/causal/grasp.js';
 
 /**
  * Parents = a fixed DAG's parents that are allowed (before v in the order); score = minus the

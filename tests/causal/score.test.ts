@@ -6,9 +6,9 @@ import {
   covarianceOf,
   dataFromRows,
   type DataMatrix,
-} from '../../src/train/causal/covariance.js';
-import { BicScore } from '../../src/train/causal/score.js';
-import { randomLinearSem, sampleLinearSem } from '../../src/train/causal/simulate.js';
+} from '../../src/causal/covariance.js';
+import { BicScore } from '../../src/causal/score.js';
+import { randomLinearSem, sampleLinearSem } from '../../src/causal/simulate.js';
 
 /** Residual variance of y on `xs` with an intercept, by solving the normal equations directly on the data. */
 function olsResidualVariance(data: DataMatrix, y: number, xs: number[]): number {

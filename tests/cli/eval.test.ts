@@ -1,10 +1,12 @@
 // `avvp eval llp` run as a real process on a small made-up annotation folder.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LLP_CLASSES, LLP_FILES } from '../../src/train/data/llp.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LLP_CLASSES, LLP_FILES } from '../../src/datasets/llp.js';
 import { runAvvp } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-eval-');
 
 const C = LLP_CLASSES.length;
 
@@ -58,15 +60,12 @@ describe('avvp eval llp', () => {
   const path = (name: string) => join(dir, name);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'avvp-eval-'));
+    dir = await tmp();
     await writeFile(path(LLP_FILES.val), VAL);
     await writeFile(path(LLP_FILES.test), TEST);
     await writeFile(path(LLP_FILES.audio), AUDIO);
     await writeFile(path(LLP_FILES.visual), VISUAL);
     await writeFile(path('pred.jsonl'), PREDICTIONS.join('\n') + '\n');
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   const args = (pred: string, ...more: string[]) => [

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import extract from '../../src/cli/commands/extract.js';
-import { parseNpy } from '../../src/util/npy.js';
+import { parseNpy } from '../../src/datasets/npy.js';
 import { RunningCli, runAvvp } from '../helpers/cli.js';
 import { makeTestMedia, tempDir } from '../helpers/media.js';
 

@@ -1,12 +1,14 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
 import { runAvvp } from '../helpers/cli.js';
-import { cpdagOf, parentsOf } from '../../src/train/causal/cpdag.js';
-import { grasp } from '../../src/train/causal/grasp.js';
-import { randomLinearSem, sampleLinearSem } from '../../src/train/causal/simulate.js';
+import { cpdagOf, parentsOf } from '../../src/causal/cpdag.js';
+import { grasp } from '../../src/causal/grasp.js';
+import { randomLinearSem, sampleLinearSem } from '../../src/causal/simulate.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-grasp-');
 
 const avvp = (...args: string[]) => runAvvp(['grasp', ...args]);
 
@@ -28,17 +30,13 @@ const csvField = (name: string) => (/[",]/.test(name) ? `"${name.replace(/"/g, '
 const file = (name: string) => join(dir, name);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'avvp-grasp-'));
+  dir = await tmp();
   const rng = new Rng(1);
   const data = sampleLinearSem(randomLinearSem(6, 6, rng), 1000, rng);
   rows = Array.from({ length: data.n }, (_, r) => Array.from(data.values.slice(r * 6, r * 6 + 6)));
   const body = rows.map((row) => row.join(',')).join('\n') + '\n';
   await writeFile(file('data.csv'), `${names.map(csvField).join(',')}\n${body}`);
   await writeFile(file('plain.csv'), body);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('avvp grasp', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAvvp } from '../helpers/cli.js';
 import { refusedUrl, startFileServer, type FileServer } from '../models/fixtures/file-server.js';
 import { clapAudioLike, clipVisionLike } from '../models/fixtures/tiny-exports.js';
-import { tempDirs } from '../models/fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-cli-models-');
 

@@ -1,11 +1,13 @@
 // `avvp parse` as a real process on a SynthAV MP4 with known events, and its failures.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { truthSummary, type DemoClip } from '../../src/runtime/demo-clip.js';
 import { runAvvp as avvp } from '../helpers/cli.js';
 import { testClip, testModels, type TestModels } from '../runtime/fixtures.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-parse-');
 
 let clip: DemoClip;
 let models: TestModels;
@@ -64,7 +66,7 @@ describe('avvp parse', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no such file: '\/no\/such\/clip\.mp4'/);
 
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-parse-'));
+    const dir = await tmp();
     const text = join(dir, 'notes.mp4');
     await writeFile(text, 'not a video\n');
     const notMedia = await avvp(['parse', text, '--models', MODELS]);

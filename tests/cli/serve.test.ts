@@ -1,17 +1,19 @@
 // `avvp serve` as a real process: flag and config errors name what is wrong; a running server
 // answers HTTP and WebSocket clients and stops gracefully on SIGTERM.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAvvp as avvp, RunningCli } from '../helpers/cli.js';
 import { testClip, testModels } from '../runtime/fixtures.js';
 import { TestClient, until } from '../sinks/helpers.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-serve-');
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'avvp-serve-'));
+  dir = await tmp();
 });
 
 async function config(name: string, text: string): Promise<string> {
@@ -37,6 +39,9 @@ describe('avvp serve: bad flags and configuration', () => {
     const threads = await avvp(['serve', '--decode-threads', '0']);
     expect(threads.code).toBe(2);
     expect(threads.stderr).toMatch(/--decode-threads/);
+    const providers = await avvp(['serve', '--providers', 'gpu']);
+    expect(providers.code).toBe(2);
+    expect(providers.stderr).toMatch(/--providers: unknown execution provider 'gpu'/);
   });
 
   it('a config error names the file and the key (exit 2)', async () => {
@@ -86,6 +91,11 @@ describe('avvp serve: a running server', () => {
     const [, base] = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
     expect(cli.stdout).toMatch(/events {3}ws:\/\/127\.0\.0\.1:\d+\/v1\/events/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // Where each model runs, in the log and in /metrics (this machine has no GPU: the CPU).
+    expect(cli.stderr).toMatch(/model head runs on cpu/);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(
+      /avvp_model_provider\{model="head",provider="cpu"\} 1/,
+    );
     const client = await TestClient.connect(`${base!.replace('http', 'ws')}/v1/events`);
     const hello = client.received[0]!;
     expect(hello.type === 'hello' && hello.streams).toEqual(['clip']);

@@ -1,10 +1,12 @@
 // `avvp synth` through the real CLI: outputs, byte-identical reruns (MP4 included), progress, and
 // every bad flag answered with a message that names it.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runAvvp } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('synth-cli-');
 
 const avvp = (args: string[], env?: NodeJS.ProcessEnv) => runAvvp(['synth', ...args], { env });
 
@@ -20,10 +22,7 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'synth-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tmp();
 });
 
 describe('avvp synth', () => {

@@ -1,7 +1,7 @@
 // `avvp train` flag checking, run as real processes: every bad flag combination ends with exit 2,
 // the problem named and nothing trained.
 import { describe, expect, it } from 'vitest';
-import { runAvvp as avvp } from '../../helpers/cli.js';
+import { runAvvp as avvp } from '../helpers/cli.js';
 
 const synth = ['--synth', 'train=2,val=1', '--out', 'unused-out'];
 const cases: [string, string[], string][] = [

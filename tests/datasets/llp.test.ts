@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   denseMatrices,
   groundTruth,
@@ -16,8 +15,11 @@ import {
   parseWeakLabels,
   valorPseudoLabelPaths,
   videoId,
-} from '../../../src/train/data/llp.js';
-import { writeNpy } from '../../../src/util/npy.js';
+} from '../../src/datasets/llp.js';
+import { writeNpy } from '../../src/datasets/npy.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('llp-data-');
 
 const C = LLP_CLASSES.length;
 const WEAK_HEADER = 'filename\tevent_labels\n';
@@ -160,10 +162,7 @@ describe('parseDenseLabels and denseMatrices', () => {
 describe('annotation folders and per-video files', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'llp-data-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tmp();
   });
 
   it('loads a split with its dense ground truth, matched by exact filename', async () => {

@@ -1,7 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   formatNpy,
   NpyError,
@@ -10,7 +9,10 @@ import {
   toFloat32,
   writeNpy,
   type NpyArray,
-} from '../../src/util/npy.js';
+} from '../../src/datasets/npy.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('npy-');
 
 // Bytes written by numpy 2.4 (np.lib.format.write_array), base64-encoded, e.g.
 //   write_array(f, np.array([[1.5, -2, 3], [4, 5, 6.25]], dtype='<f4'))
@@ -222,10 +224,7 @@ describe('parseNpy rejects bad files with a message naming the file', () => {
 describe('readNpy / writeNpy', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'npy-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tmp();
   });
 
   it('round-trips through a file', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { gradients } from '../../src/models/autodiff/gradients.js';
-import { Graph, Init, Tensor } from '../../src/models/onnx/builder.js';
-import { ortTensor } from '../../src/models/session.js';
+import { gradients } from '../../src/engine/autodiff/gradients.js';
+import { Graph, Init, Tensor } from '../../src/engine/onnx/builder.js';
+import { ortTensor } from '../../src/engine/session.js';
 import { Rng } from '../../src/util/rng.js';
 import { gradCheck } from './gradcheck.js';
 

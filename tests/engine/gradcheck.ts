@@ -1,8 +1,8 @@
 // Central finite-difference check of the engine's gradients in float64 (test helper).
 import type * as ort from 'onnxruntime-node';
-import { gradients } from '../../src/models/autodiff/gradients.js';
-import { Graph, Tensor } from '../../src/models/onnx/builder.js';
-import { openSession, ortTensor } from '../../src/models/session.js';
+import { gradients } from '../../src/engine/autodiff/gradients.js';
+import { Graph, Tensor } from '../../src/engine/onnx/builder.js';
+import { openSession, ortTensor } from '../../src/engine/session.js';
 import { Rng } from '../../src/util/rng.js';
 
 export interface GradCheckResult {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Graph, Tensor } from '../../src/models/onnx/builder.js';
-import { openSession } from '../../src/models/session.js';
+import { Graph, Tensor } from '../../src/engine/onnx/builder.js';
+import { openSession } from '../../src/engine/session.js';
 import {
   bce,
   bceWithLogits,
@@ -12,9 +12,9 @@ import {
   l1,
   mse,
   tripletMargin,
-} from '../../src/train/losses.js';
+} from '../../src/engine/losses.js';
 import { Rng } from '../../src/util/rng.js';
-import { gradCheck } from '../models/gradcheck.js';
+import { gradCheck } from './gradcheck.js';
 
 const rng = new Rng(9);
 const rand = (n: number, lo = -1, hi = 1) => Array.from({ length: n }, () => rng.uniform(lo, hi));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../../src/models/onnx/builder.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
 import {
   causalMask,
   conv1x1,
@@ -14,8 +14,8 @@ import {
   meanPool,
   mlp,
   multiHeadAttention,
-} from '../../src/models/nn/index.js';
-import { openSession, ortTensor } from '../../src/models/session.js';
+} from '../../src/engine/nn/index.js';
+import { openSession, ortTensor } from '../../src/engine/session.js';
 import { Rng } from '../../src/util/rng.js';
 import { gradCheck } from './gradcheck.js';
 

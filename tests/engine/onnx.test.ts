@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Graph, ShapeError } from '../../src/models/onnx/builder.js';
-import { decodeModel, encodeModel, tensorData } from '../../src/models/onnx/proto.js';
-import { modelSignature } from '../../src/models/onnx/signature.js';
-import { ModelFileError, cudaLibraryMissing, openSession, ortTensor } from '../../src/models/session.js';
+import { describe, expect, it } from 'vitest';
+import { Graph, ShapeError } from '../../src/engine/onnx/builder.js';
+import { decodeModel, encodeModel, tensorData } from '../../src/engine/onnx/proto.js';
+import { modelSignature } from '../../src/models/signature.js';
+import { ModelFileError, cudaLibraryMissing, openSession, ortTensor } from '../../src/engine/session.js';
+import { tempDirsSync } from '../helpers/temp-dirs.js';
 
 function linearGraph(float: 'float32' | 'float64' = 'float32'): Graph {
   const g = new Graph({ float, seed: 3 });
@@ -149,8 +149,7 @@ describe('graph builder + onnxruntime', () => {
 });
 
 describe('openSession errors', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'avvp-session-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirsSync('avvp-session-')();
   const bytes = linearGraph().toBytes();
 
   it('opens from a path', async () => {

@@ -1,24 +1,19 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { dropout, linear, mlp } from '../../src/models/nn/index.js';
-import { Graph } from '../../src/models/onnx/builder.js';
-import { ortTensor } from '../../src/models/session.js';
-import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { bceWithLogits, mse } from '../../src/train/losses.js';
-import { constant, stepDecay, warmupCosine } from '../../src/train/schedule.js';
-import { TrainSpec } from '../../src/train/step.js';
-import { Trainer, TrainingError, tensorDataset } from '../../src/train/trainer.js';
+import { describe, expect, it } from 'vitest';
+import { dropout, linear, mlp } from '../../src/engine/nn/index.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
+import { ortTensor } from '../../src/engine/session.js';
+import { loadCheckpoint } from '../../src/engine/checkpoint.js';
+import { bceWithLogits, mse } from '../../src/engine/losses.js';
+import { constant, stepDecay, warmupCosine } from '../../src/engine/schedule.js';
+import { TrainSpec } from '../../src/engine/step.js';
+import { Trainer, TrainingError, tensorDataset } from '../../src/engine/trainer.js';
 import { spirals } from './tasks.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-/** A fresh folder for the current test, removed when it finishes. */
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'avvp-trainer-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+const tmp = tempDirs('avvp-trainer-');
 
 const { points, labels } = spirals(48, 1);
 const data = tensorDataset({
@@ -48,7 +43,7 @@ describe('trainer', () => {
     const straight = await Trainer.create(stateful, { seed: 9 });
     await straight.fit(data, { ...fitOpts, epochs: 4 });
 
-    const dir = tmp();
+    const dir = await tmp();
     const first = await Trainer.create(stateful, { seed: 9 });
     await first.fit(data, { ...fitOpts, epochs: 2, checkpointDir: dir });
     const resumed = await Trainer.resume(stateful, join(dir, 'last.ckpt'), { seed: 12345 });
@@ -186,7 +181,7 @@ describe('trainer', () => {
   });
 
   it('selects and saves the best epoch, logs each epoch and shows progress', async () => {
-    const dir = tmp();
+    const dir = await tmp();
     const lines: string[] = [];
     let written = '';
     const stream = new Writable({
@@ -255,7 +250,7 @@ describe('trainer', () => {
   });
 
   it('rejects missing, corrupt, truncated and mismatched checkpoints', async () => {
-    const dir = tmp();
+    const dir = await tmp();
     await expect(Trainer.resume(stateful, join(dir, 'none.ckpt'))).rejects.toThrow(
       /cannot read checkpoint .*none\.ckpt \(ENOENT\)/,
     );

@@ -1,13 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   formatPredictionLine,
   parsePredictionRecord,
   PredictionFormatError,
   readPredictions,
 } from '../../src/eval/llp-predictions.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('llp-pred-');
 
 const shape = { segments: 3, classes: 2 };
 const good = {
@@ -82,10 +84,7 @@ describe('parsePredictionRecord', () => {
 describe('readPredictions', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'llp-pred-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = await tmp();
   });
 
   async function file(name: string, text: string): Promise<string> {

@@ -11,7 +11,7 @@ import {
   videoF,
   type LlpTruth,
 } from '../../src/eval/llp.js';
-import { LLP_CLASSES } from '../../src/train/data/llp.js';
+import { LLP_CLASSES } from '../../src/datasets/llp.js';
 
 const C = LLP_CLASSES.length;
 const T = 10;

@@ -4,10 +4,10 @@
 // Reusable by every suite: makeTestMedia() writes a file, lavfiSource() gives the same
 // content as a `lavfi:` source for fromMedia without a file.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDirsSync } from './temp-dirs.js';
 
 /** Media seconds [from, to). */
 export interface Span {
@@ -103,9 +103,9 @@ export function ffmpeg(args: string[]): Promise<void> {
   });
 }
 
-/** A fresh temporary directory and a function that removes it. */
+/** A fresh temporary directory, removed after the tests (see temp-dirs.ts); remove() drops it sooner. */
 export function tempDir(prefix = 'avvp-test-'): { dir: string; file(name: string): string; remove(): void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = tempDirsSync(prefix)();
   return {
     dir,
     file: (name) => path.join(dir, name),

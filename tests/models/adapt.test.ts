@@ -9,8 +9,8 @@ import { AdaptError, adaptExport } from '../../src/models/adapters/adapt.js';
 import { composePrefix } from '../../src/models/adapters/compose.js';
 import { clipPixelPrefix } from '../../src/models/adapters/prefix.js';
 import { readManifest } from '../../src/models/manifest.js';
-import { Graph } from '../../src/models/onnx/builder.js';
-import { decodeModel, encodeModel } from '../../src/models/onnx/proto.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/proto.js';
 import { listProblems, loadModelDir } from '../../src/models/registry.js';
 import { validateModelFile } from '../../src/models/validate.js';
 import { Rng } from '../../src/util/rng.js';
@@ -20,7 +20,7 @@ import {
   clipVisionWithTokensLike,
   installExport,
 } from './fixtures/tiny-exports.js';
-import { tempDirs } from './fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-adapt-');
 

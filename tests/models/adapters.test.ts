@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { composePrefix, ComposeError, l2NormalizeOutput } from '../../src/models/adapters/compose.js';
 import { CLAP_LOG_MEL, clipPixelPrefix, logMelPrefix } from '../../src/models/adapters/prefix.js';
-import { decodeModel, encodeModel, type ModelProto } from '../../src/models/onnx/proto.js';
+import { decodeModel, encodeModel, type ModelProto } from '../../src/engine/onnx/proto.js';
 import { Rng } from '../../src/util/rng.js';
 import { clapAudioLike, clipVisionLike } from './fixtures/tiny-exports.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DownloadError, downloadFile } from '../../src/models/download.js';
 import { refusedUrl, startFileServer, type FileServer } from './fixtures/file-server.js';
-import { tempDirs } from './fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-download-');
 

@@ -9,7 +9,7 @@ import { readManifest } from '../../src/models/manifest.js';
 import { listProblems, loadModelDir } from '../../src/models/registry.js';
 import { refusedUrl, startFileServer, type FileServer } from './fixtures/file-server.js';
 import { clapAudioLike, clipVisionLike } from './fixtures/tiny-exports.js';
-import { tempDirs } from './fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-fetch-');
 

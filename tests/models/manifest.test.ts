@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatManifest, ManifestError, parseManifest, readManifest } from '../../src/models/manifest.js';
-import { tempDirs } from './fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-manifest-');
 

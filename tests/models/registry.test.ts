@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { formatManifest, type ModelManifest } from '../../src/models/manifest.js';
 import { checkCompatibility, listProblems, loadModelDir, ModelDirError } from '../../src/models/registry.js';
 import { clipVisionLike } from './fixtures/tiny-exports.js';
-import { tempDirs } from './fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-registry-');
 

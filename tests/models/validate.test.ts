@@ -2,10 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelManifest, TensorSpec } from '../../src/models/manifest.js';
-import { Graph } from '../../src/models/onnx/builder.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
 import { ModelValidationError, validateModelFile } from '../../src/models/validate.js';
 import { clipVisionLike } from './fixtures/tiny-exports.js';
-import { tempDirs } from './fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('avvp-validate-');
 

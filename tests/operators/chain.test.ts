@@ -1,16 +1,17 @@
 // The whole operator chain with real onnxruntime sessions in the worker pool: segments with known
-// content -> overload -> encode (ONNX encoders) -> window -> parse (ONNX head, lookahead 2) ->
+// content -> overload -> encode (ONNX encoders) -> window -> predictSegments (ONNX head, lookahead 2) ->
 // decodeEvents. The models are tiny but real graphs built with the project's builder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
-import { Graph } from '../../src/models/onnx/builder.js';
-import { InferencePool, type TensorMap } from '../../src/models/runtime/pool.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
+import { InferencePool } from '../../src/pool/pool.js';
+import type { TensorMap } from '../../src/types.js';
 import { createSharedBatcher } from '../../src/operators/batch.js';
 import { decodeEvents } from '../../src/operators/decodeEvents.js';
 import { encode, type AudioEncoder, type VisualEncoder } from '../../src/operators/encode.js';
 import { onnxWindowHead } from '../../src/operators/onnxHead.js';
 import { overload } from '../../src/operators/overload.js';
-import { parse } from '../../src/operators/parse.js';
+import { predictSegments } from '../../src/operators/predictSegments.js';
 import { slidingWindow } from '../../src/operators/window.js';
 import type { Features, Segment } from '../../src/types.js';
 
@@ -113,7 +114,7 @@ describe('operator chain on real onnxruntime sessions', () => {
         overload((s: Segment) => [s], { mode: 'process-all', onDrop: (s) => dropped.push(s.index) }),
         encode({ audio, visual }, { maxBatch: 4, maxWaitMs: 1, concurrency: 2 }),
         slidingWindow<Features>(10),
-        parse({ head, classes: CLASSES, lookahead: 2, batch: { maxBatch: 4, maxWaitMs: 1 } }),
+        predictSegments({ head, classes: CLASSES, lookahead: 2, batch: { maxBatch: 4, maxWaitMs: 1 } }),
         decodeEvents({ thresholds: { on: 0.5, off: 0.3 } }),
         toArray(),
       ),
@@ -158,7 +159,12 @@ describe('operator chain on real onnxruntime sessions', () => {
           from(features(name)).pipe(
             slidingWindow<Features>(10),
             // As live: each stream hands over one window at a time; batching happens across streams.
-            parse({ head: shared.run, classes: CLASSES, lookahead: 0, batch: { maxBatch: 1, maxWaitMs: 0 } }),
+            predictSegments({
+              head: shared.run,
+              classes: CLASSES,
+              lookahead: 0,
+              batch: { maxBatch: 1, maxWaitMs: 0 },
+            }),
             decodeEvents(),
             toArray(),
           ),
@@ -188,7 +194,9 @@ describe('operator chain on real onnxruntime sessions', () => {
     });
     const wrong: Features = { stream: 'x', index: 0, t0: 0, t1: 1, wallclock: 0, audio: new Float32Array(5) };
     await expect(
-      lastValueFrom(from([wrong]).pipe(slidingWindow<Features>(10), parse({ head, classes: CLASSES }))),
+      lastValueFrom(
+        from([wrong]).pipe(slidingWindow<Features>(10), predictSegments({ head, classes: CLASSES })),
+      ),
     ).rejects.toThrow(/segment 0 has 5-d audio features but the head expects 2/);
     const misnamed = onnxWindowHead((feeds) => pool.run('head', feeds), {
       audioInput: 'audio',
@@ -201,7 +209,7 @@ describe('operator chain on real onnxruntime sessions', () => {
     const ok: Features = { ...wrong, audio: new Float32Array(2) };
     await expect(
       lastValueFrom(
-        from([ok]).pipe(slidingWindow<Features>(10), parse({ head: misnamed, classes: CLASSES })),
+        from([ok]).pipe(slidingWindow<Features>(10), predictSegments({ head: misnamed, classes: CLASSES })),
       ),
     ).rejects.toThrow(/no output 'probs' \(outputs: audio_probs, visual_probs\)/);
   });

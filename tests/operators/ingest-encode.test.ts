@@ -13,7 +13,7 @@ import {
   dspAudioEncoder,
   dspVisualEncoder,
 } from '../../src/models/encoders/index.js';
-import { InferencePool } from '../../src/models/runtime/pool.js';
+import { InferencePool } from '../../src/pool/pool.js';
 import { encode } from '../../src/operators/encode.js';
 import { fromMedia } from '../../src/streams/fromMedia.js';
 import type { Features } from '../../src/types.js';

@@ -8,7 +8,7 @@ import { decodeEvents } from '../../src/operators/decodeEvents.js';
 import { encodeBatch } from '../../src/operators/encode.js';
 import { timed } from '../../src/operators/instrument.js';
 import { overload } from '../../src/operators/overload.js';
-import { parse, type WindowHead } from '../../src/operators/parse.js';
+import { predictSegments, type WindowHead } from '../../src/operators/predictSegments.js';
 import { slidingWindow } from '../../src/operators/window.js';
 import type { Features, Segment } from '../../src/types.js';
 
@@ -56,7 +56,7 @@ describe('operators -> metrics sink', () => {
       from(Array.from({ length: 10 }, (_, i) => segment(i))).pipe(
         overload(encodeOne, { capacity: 2, onDrop: (s) => metrics.segmentDropped(s.stream, 'overload') }),
         slidingWindow<Features>(10),
-        parse({
+        predictSegments({
           head,
           classes: ['dog'],
           lookahead: 0,

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Subject, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { decodeEvents } from '../../src/operators/decodeEvents.js';
-import { parse, type WindowHead, type WindowProbabilities } from '../../src/operators/parse.js';
+import {
+  predictSegments,
+  type WindowHead,
+  type WindowProbabilities,
+} from '../../src/operators/predictSegments.js';
 import { slidingWindow, type FeatureWindow } from '../../src/operators/window.js';
 import type { Features, SegmentPrediction } from '../../src/types.js';
 
@@ -41,7 +45,11 @@ function tracingHead(calls: number[] = []): WindowHead {
 
 async function run(input: Features[], lookahead: number, size = 4, head = tracingHead()) {
   const out = await lastValueFrom(
-    from(input).pipe(slidingWindow<Features>(size), parse({ head, classes: CLASSES, lookahead }), toArray()),
+    from(input).pipe(
+      slidingWindow<Features>(size),
+      predictSegments({ head, classes: CLASSES, lookahead }),
+      toArray(),
+    ),
   );
   return out;
 }
@@ -51,7 +59,7 @@ function scoredBy(predictions: SegmentPrediction[]): string[] {
   return predictions.map((p) => `${p.stream}:${p.index}<-${Math.round(p.audio[0] * 100)}`);
 }
 
-describe('parse with lookahead', () => {
+describe('predictSegments with lookahead', () => {
   it('L = 0 predicts each segment from the window that ends at it', async () => {
     expect(scoredBy(await run(features('cam', [0, 1, 2, 3, 4]), 0))).toEqual([
       'cam:0<-0',
@@ -139,7 +147,9 @@ describe('parse with lookahead', () => {
     const seen: number[] = [];
     const done = new Promise<void>((resolve) =>
       input
-        .pipe(parse({ head: tracingHead(), classes: CLASSES, lookahead: 1, batch: { maxWaitMs: 0 } }))
+        .pipe(
+          predictSegments({ head: tracingHead(), classes: CLASSES, lookahead: 1, batch: { maxWaitMs: 0 } }),
+        )
         .subscribe({ next: (p) => seen.push(p.index), complete: resolve }),
     );
     const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -163,10 +173,16 @@ describe('parse with lookahead', () => {
     const seen: string[] = [];
     const events: string[] = [];
     const predictions = input.pipe(
-      parse({ head: tracingHead(), classes: CLASSES, lookahead: 2, batch: { maxWaitMs: 0 }, flushOn: down }),
+      predictSegments({
+        head: tracingHead(),
+        classes: CLASSES,
+        lookahead: 2,
+        batch: { maxWaitMs: 0 },
+        flushOn: down,
+      }),
       tap((p) => seen.push(`${p.index}<-${Math.round(p.audio[0] * 100)}`)),
     );
-    // The same observable closes the events after parse has flushed: the event ends at segment 4.
+    // The same observable closes the events after predictSegments has flushed: the event ends at segment 4.
     predictions
       .pipe(decodeEvents({ thresholds: { on: 0.001, off: 0.0005 }, closeOn: down }))
       .subscribe((e) => events.push(`${e.phase} ${e.start}-${e.end}`));
@@ -180,11 +196,13 @@ describe('parse with lookahead', () => {
   });
 
   it('rejects bad options and bad head output with clear errors', async () => {
-    expect(() => parse({ head: tracingHead(), classes: CLASSES, lookahead: -1 })).toThrow(
+    expect(() => predictSegments({ head: tracingHead(), classes: CLASSES, lookahead: -1 })).toThrow(
       /lookahead must be/,
     );
-    expect(() => parse({ head: tracingHead(), classes: CLASSES, lookahead: 0.5 })).toThrow(/lookahead/);
-    expect(() => parse({ head: tracingHead(), classes: [] })).toThrow(/no classes/);
+    expect(() => predictSegments({ head: tracingHead(), classes: CLASSES, lookahead: 0.5 })).toThrow(
+      /lookahead/,
+    );
+    expect(() => predictSegments({ head: tracingHead(), classes: [] })).toThrow(/no classes/);
     await expect(run(features('cam', [0]), 4, 4)).rejects.toThrow(
       /lookahead 4 must be smaller than the window size 4/,
     );

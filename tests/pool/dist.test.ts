@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { doubler } from './models.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = join(root, 'node_modules', '.cache', `avvp-runtime-dist-${process.pid}`);
 
 describe('InferencePool from compiled JavaScript', () => {
@@ -24,8 +24,8 @@ describe('InferencePool from compiled JavaScript', () => {
         ...['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022'],
         ...['--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node'],
         '--noCheck', // emit only: type checking is `npm run typecheck`'s job
-        join(root, 'src/models/runtime/pool.ts'),
-        join(root, 'src/models/runtime/worker.ts'),
+        join(root, 'src/pool/pool.ts'),
+        join(root, 'src/pool/worker.ts'),
       ],
       { cwd: root },
     );
@@ -41,7 +41,7 @@ describe('InferencePool from compiled JavaScript', () => {
 
   it('starts worker.js (no TypeScript loader) and runs a model', async () => {
     const script = `
-      import { InferencePool } from ${JSON.stringify(join(out, 'models/runtime/pool.js'))};
+      import { InferencePool } from ${JSON.stringify(join(out, 'pool/pool.js'))};
       const pool = await InferencePool.create({ models: { double: ${JSON.stringify(join(out, 'fixtures', 'double.onnx'))} }, size: 2, providers: ['cpu'] });
       const { y } = await pool.run('double', { x: { type: 'float32', data: Float32Array.of(1, 2, 3, 4), dims: [1, 4] } });
       await pool.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { transferable } from '../../../src/models/runtime/protocol.js';
+import { transferable } from '../../src/pool/messages.js';
 
 const tensor = (data: Float32Array) => ({ type: 'float32' as const, data, dims: [data.length] });
 

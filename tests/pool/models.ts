@@ -1,5 +1,5 @@
 // Small real ONNX models for the pool tests, built with the project's graph builder.
-import { Graph } from '../../../src/models/onnx/builder.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
 
 /** y = 2x, x: float32 [batch, 4]. */
 export function doubler(): Uint8Array {

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InferencePool } from '../../../src/models/runtime/pool.js';
+import { InferencePool } from '../../src/pool/pool.js';
 import { doubler, twoWay } from './models.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-pool-');
 
 const x = (values: number[], rows: number) => ({
   type: 'float32' as const,
@@ -16,7 +18,7 @@ describe('InferencePool', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'avvp-pool-'));
+    dir = await tmp();
     await writeFile(join(dir, 'two-way.onnx'), twoWay());
     pool = await InferencePool.create({
       models: { double: doubler(), twoWay: join(dir, 'two-way.onnx') },
@@ -27,7 +29,6 @@ describe('InferencePool', () => {
 
   afterAll(async () => {
     await pool?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('runs models from bytes and from files in worker threads', async () => {

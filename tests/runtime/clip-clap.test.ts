@@ -10,10 +10,10 @@ import { adaptExport } from '../../src/models/adapters/adapt.js';
 import { loadRuntimeModels, RuntimeModelError } from '../../src/runtime/models.js';
 import { Inference, streamPipeline } from '../../src/runtime/pipeline.js';
 import { fromMedia } from '../../src/streams/fromMedia.js';
-import { extractFeatures, fileVideos, openExtractEncoders } from '../../src/train/extract.js';
-import { parseNpy } from '../../src/util/npy.js';
+import { extractFeatures, fileVideos, openExtractEncoders } from '../../src/runtime/extract.js';
+import { parseNpy } from '../../src/datasets/npy.js';
 import { makeTestMedia } from '../helpers/media.js';
-import { tempDirs } from '../models/fixtures/temp-dirs.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { clapAudioLike, clipVisionWithTokensLike, installExport } from '../models/fixtures/tiny-exports.js';
 import { writeUntrainedHead } from './fixtures.js';
 

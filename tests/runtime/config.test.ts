@@ -1,6 +1,5 @@
 // The serve configuration: YAML file, --source flags and their merge; every error names the key.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,10 +9,13 @@ import {
   readServeConfig,
   SERVE_DEFAULTS,
 } from '../../src/runtime/config.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-config-');
 
 describe('serve configuration', () => {
   it('reads a full config and lets flags override it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-config-'));
+    const dir = await tmp();
     const file = join(dir, 'avvp.yaml');
     await writeFile(
       file,
@@ -56,6 +58,11 @@ describe('serve configuration', () => {
     [{ workers: -1 }, /workers: must be an integer in \[1, 64\]/],
     [{ decodeThreads: 0 }, /decodeThreads: must be an integer in \[1, 64\]/],
     [{ decodeNice: -1 }, /decodeNice: must be an integer in \[0, 19\]/],
+    [{ providers: ['cuda'] }, /providers: must be a comma-separated list such as "cuda,cpu"/],
+    [
+      { providers: 'cuda,tpu' },
+      /providers: unknown execution provider 'tpu': use a comma-separated list of cuda, webgpu, cpu/,
+    ],
     [{ models: '' }, /models: must be a non-empty string/],
     [{ token: 5 }, /token: must be a non-empty string/],
     [{ streams: ['rtsp://x'] }, /streams: must be a mapping of stream name to source/],
@@ -91,7 +98,7 @@ describe('serve configuration', () => {
     await expect(readServeConfig('/no/such/avvp.yaml')).rejects.toThrow(
       /cannot read config '\/no\/such\/avvp.yaml' \(ENOENT\)/,
     );
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-config-'));
+    const dir = await tmp();
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, 'port: [1, 2\n');
     await expect(readServeConfig(broken)).rejects.toThrow(/broken\.yaml is not valid YAML/);

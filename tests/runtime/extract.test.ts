@@ -6,9 +6,9 @@ import { copyFile, readdir, readFile, stat, truncate, unlink, writeFile, mkdir }
 import path from 'node:path';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dspAudioEncoder, dspVisualEncoder, sessionRunner } from '../../../src/models/encoders/index.js';
-import { openSession } from '../../../src/models/session.js';
-import { fromMedia } from '../../../src/streams/fromMedia.js';
+import { dspAudioEncoder, dspVisualEncoder, sessionRunner } from '../../src/models/encoders/index.js';
+import { openSession } from '../../src/engine/session.js';
+import { fromMedia } from '../../src/streams/fromMedia.js';
 import {
   ExtractError,
   MANIFEST_FILE,
@@ -19,11 +19,11 @@ import {
   videoKey,
   type ExtractEncoders,
   type ExtractManifest,
-} from '../../../src/train/extract.js';
-import { openDspEncoders, loadLlpSplit, synthSplit } from '../../../src/train/parsers.js';
-import { parseNpy, type NpyArray } from '../../../src/util/npy.js';
-import { clapAudioLike } from '../../models/fixtures/tiny-exports.js';
-import { ffmpeg, makeTestMedia, tempDir } from '../../helpers/media.js';
+} from '../../src/runtime/extract.js';
+import { openEncoders, loadLlpSplit, synthSplit } from '../../src/train/parser.js';
+import { parseNpy, type NpyArray } from '../../src/datasets/npy.js';
+import { clapAudioLike } from '../models/fixtures/tiny-exports.js';
+import { ffmpeg, makeTestMedia, tempDir } from '../helpers/media.js';
 
 const SHORT = 'vidAAAAAAAAA_0_3'; // 3 s: padded to 10 rows
 const LONG = 'vidBBBBBBBBB_0_12'; // 12 s: cut after 10
@@ -339,7 +339,7 @@ describe('extractFeatures on SynthAV', () => {
     const direct = await synthSplit({
       ...options,
       preset: 'default',
-      encode: await openDspEncoders('models'),
+      encode: await openEncoders('models'),
     });
     expect(loaded.filenames).toEqual(direct.filenames);
     expect(loaded.truth).toEqual(direct.truth);

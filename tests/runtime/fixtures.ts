@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUDIO_ENCODER, VISUAL_ENCODER } from '../../src/models/encoders/index.js';
 import { formatManifest } from '../../src/models/manifest.js';
-import { linear } from '../../src/models/nn/index.js';
-import { Graph } from '../../src/models/onnx/builder.js';
-import { encodeModel } from '../../src/models/onnx/proto.js';
+import { linear } from '../../src/engine/nn/index.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
+import { encodeModel } from '../../src/engine/onnx/proto.js';
 import { demoClip, type DemoClip } from '../../src/runtime/demo-clip.js';
 import { BUNDLED_MODEL_DIR } from '../../src/runtime/models.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/runtime/server.js';
-import { LLP_CLASSES } from '../../src/train/data/llp.js';
+import { LLP_CLASSES } from '../../src/datasets/llp.js';
 
 /** A SynthAV clip the bundled head parses right (events within a second of the truth). */
 export const CLIP = { seed: 7, index: 9, preset: 'easy' } as const;

@@ -1,11 +1,13 @@
 // Choosing the head and deriving the runtime's contract from a model directory's manifests.
-import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatManifest, type ModelManifest } from '../../src/models/manifest.js';
-import { sha256File } from '../../src/models/sha256.js';
+import { sha256File } from '../../src/util/sha256.js';
 import { BUNDLED_MODEL_DIR, headContract, loadRuntimeModels } from '../../src/runtime/models.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-runtime-models-');
 
 const AUDIO = 296;
 const VISUAL = 91;
@@ -35,7 +37,7 @@ function parser(name: string, over: Partial<ModelManifest> = {}): ModelManifest 
 
 /** A model folder with the bundled encoders and the given parser manifests (any bytes as their file). */
 async function folder(...heads: ModelManifest[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'avvp-runtime-models-'));
+  const dir = await tmp();
   for (const f of ['dsp-audio.json', 'dsp-audio.onnx', 'dsp-visual.json', 'dsp-visual.onnx'])
     await copyFile(join(BUNDLED_MODEL_DIR, f), join(dir, f));
   for (const head of heads) {

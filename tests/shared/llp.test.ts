@@ -1,13 +1,13 @@
 // Checks against the real LLP annotation files in ../shared/datasets/llp (never copied into the
 // project): parsing, the dataset facts of the research note, and the metric's reference values.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateLlp, type LlpMetrics } from '../../src/eval/llp.js';
 import { runAvvp } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { formatPredictionLine } from '../../src/eval/llp-predictions.js';
 import {
   groundTruth,
@@ -19,7 +19,7 @@ import {
   parseWeakLabels,
   type DenseRow,
   type LlpEvalAnnotations,
-} from '../../src/train/data/llp.js';
+} from '../../src/datasets/llp.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LLP_DIR = resolve(REPO, '../shared/datasets/llp');
@@ -170,12 +170,10 @@ describe.skipIf(!present)('real LLP annotation files', () => {
   });
 
   describe('avvp eval llp on the real files', () => {
+    const tmp = tempDirs('llp-shared-');
     let dir: string;
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'llp-shared-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
+      dir = await tmp();
     });
 
     it('prints the all-zeros reference for a JSONL of the test split', async () => {

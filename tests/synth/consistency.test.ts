@@ -2,26 +2,24 @@
 // (H.264 + AAC through ffmpeg), decoded with fromMedia, and every second's band energy and every
 // frame's object pixels are checked against the truth.
 import { lastValueFrom, toArray } from 'rxjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fromMedia } from '../../src/streams/fromMedia.js';
-import { SYNTH_CLASSES } from '../../src/streams/synth/classes/index.js';
-import { SynthClip, resolveOptions } from '../../src/streams/synth/clip.js';
-import { Mp4Error, writeMp4 } from '../../src/streams/synth/mp4.js';
+import { SYNTH_CLASSES } from '../../src/synth/classes/index.js';
+import { SynthClip, resolveOptions } from '../../src/synth/clip.js';
+import { Mp4Error, writeMp4 } from '../../src/synth/mp4.js';
 import { bandRms, colorFraction, grow } from './helpers.js';
-import { displayed } from '../../src/streams/synth/canvas.js';
+import { displayed } from '../../src/synth/canvas.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('synth-consistency-');
 
 const DURATION = 4;
 const TOLERANCE = 25; // colour distance that H.264 at this quality stays within inside a shape
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'synth-consistency-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await tmp();
 });
 
 /** The first clip of a one-class dataset whose class is both on and off in each modality. */

@@ -1,5 +1,5 @@
 // Measurements the SynthAV tests make on rendered or decoded media.
-import type { Rgb } from '../../src/streams/synth/canvas.js';
+import type { Rgb } from '../../src/synth/canvas.js';
 
 /** In-place radix-2 FFT of (re, im); length must be a power of two. */
 function fft(re: Float64Array, im: Float64Array): void {

@@ -1,14 +1,10 @@
 // The library API: determinism, the ground truth's internal consistency, planted interactions,
 // single-annotation mode, off-grid times, pseudo-label noise and option validation.
 import { describe, expect, it } from 'vitest';
-import { SYNTH_CLASSES, SYNTH_CLASS_NAMES } from '../../src/streams/synth/classes/index.js';
-import { resolveOptions, synthClip, SynthClip, type SynthOptions } from '../../src/streams/synth/clip.js';
-import {
-  InteractionError,
-  interactionGraph,
-  parseInteractions,
-} from '../../src/streams/synth/interactions.js';
-import { coversSecond } from '../../src/streams/synth/truth.js';
+import { SYNTH_CLASSES, SYNTH_CLASS_NAMES } from '../../src/synth/classes/index.js';
+import { resolveOptions, synthClip, SynthClip, type SynthOptions } from '../../src/synth/clip.js';
+import { InteractionError, interactionGraph, parseInteractions } from '../../src/synth/interactions.js';
+import { coversSecond } from '../../src/synth/truth.js';
 import { bandRms } from './helpers.js';
 
 const C = 25;

@@ -2,9 +2,9 @@
 // loudness spread of a second of audio; a colour histogram of the strongly coloured pixels of a
 // frame) separate the classes with a nearest-centroid rule, and the hard preset makes that harder.
 import { describe, expect, it } from 'vitest';
-import { SYNTH_CLASS_NAMES } from '../../src/streams/synth/classes/index.js';
-import { resolveOptions, SynthClip } from '../../src/streams/synth/clip.js';
-import type { PresetName } from '../../src/streams/synth/presets.js';
+import { SYNTH_CLASS_NAMES } from '../../src/synth/classes/index.js';
+import { resolveOptions, SynthClip } from '../../src/synth/clip.js';
+import type { PresetName } from '../../src/synth/presets.js';
 import { bandRmsAll } from './helpers.js';
 
 const EDGES = Array.from({ length: 17 }, (_, i) => 40 * Math.pow(7000 / 40, i / 16));

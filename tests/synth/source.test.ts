@@ -3,8 +3,8 @@
 import { lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Segment } from '../../src/types.js';
-import { synthClip } from '../../src/streams/synth/clip.js';
-import { synthSource } from '../../src/streams/synth/source.js';
+import { synthClip } from '../../src/synth/clip.js';
+import { synthSource } from '../../src/synth/source.js';
 
 afterEach(() => {
   vi.useRealTimers();

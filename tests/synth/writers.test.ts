@@ -1,20 +1,22 @@
 // The files SynthAV writes, read back with the project's LLP and npy readers and checked
 // field by field against the in-memory truth.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   LLP_CLASSES,
   LlpFormatError,
   loadEvalAnnotations,
   loadPseudoLabels,
   loadWeakLabels,
-} from '../../src/train/data/llp.js';
-import { readNpy } from '../../src/util/npy.js';
-import { resolveOptions, SynthClip } from '../../src/streams/synth/clip.js';
-import { writeDataset } from '../../src/streams/synth/dataset.js';
-import { normaliseCoordinate, type BoxItem } from '../../src/streams/synth/writers.js';
+} from '../../src/datasets/llp.js';
+import { readNpy } from '../../src/datasets/npy.js';
+import { resolveOptions, SynthClip } from '../../src/synth/clip.js';
+import { writeDataset } from '../../src/synth/dataset.js';
+import { normaliseCoordinate, type BoxItem } from '../../src/synth/writers.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('synth-writers-');
 
 let dir: string;
 const N = 12;
@@ -23,13 +25,10 @@ const clipsOf = (split: string) =>
   Array.from({ length: N }, (_, i) => new SynthClip(resolveOptions({ seed: SEED, split }), i));
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'synth-writers-'));
+  dir = await tmp();
   for (const split of ['train', 'val', 'test'] as const) {
     await writeDataset({ seed: SEED, split, clips: N, out: dir });
   }
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('LLP annotation files', () => {
@@ -75,55 +74,47 @@ describe('LLP annotation files', () => {
   });
 
   it('refuses to merge into a malformed dense file, naming the file and line', async () => {
-    const bad = await mkdtemp(path.join(tmpdir(), 'synth-bad-'));
-    try {
-      await writeFile(
-        path.join(bad, 'AVVP_eval_audio.csv'),
-        'filename\tonset\toffset\tevent_labels\nx_0_10\t0\t3\tUnicorn\n',
-      );
-      await expect(writeDataset({ seed: 1, split: 'test', clips: 1, out: bad })).rejects.toThrow(
-        LlpFormatError,
-      );
-      await expect(writeDataset({ seed: 1, split: 'test', clips: 1, out: bad })).rejects.toThrow(
-        /AVVP_eval_audio\.csv:2: unknown class 'Unicorn'/,
-      );
-    } finally {
-      await rm(bad, { recursive: true, force: true });
-    }
+    const bad = await tmp();
+    await writeFile(
+      path.join(bad, 'AVVP_eval_audio.csv'),
+      'filename\tonset\toffset\tevent_labels\nx_0_10\t0\t3\tUnicorn\n',
+    );
+    await expect(writeDataset({ seed: 1, split: 'test', clips: 1, out: bad })).rejects.toThrow(
+      LlpFormatError,
+    );
+    await expect(writeDataset({ seed: 1, split: 'test', clips: 1, out: bad })).rejects.toThrow(
+      /AVVP_eval_audio\.csv:2: unknown class 'Unicorn'/,
+    );
   });
 });
 
 describe('single-annotation mode', () => {
   it('writes one label per clip; events added by interactions stay out of every annotation', async () => {
-    const out = await mkdtemp(path.join(tmpdir(), 'synth-single-'));
-    try {
-      const options = {
-        seed: 6,
-        classes: ['Car'],
-        singleAnnotation: true,
-        interactions: [{ from: 'Car', when: 'visual', to: 'Motorcycle', then: 'audio', p: 1 }] as const,
-        knobs: { visualOnly: 0, audioOnly: 0 },
-      };
-      await writeDataset({ ...options, split: 'val', clips: 4, out });
-      const rows = await loadWeakLabels(out, 'val');
-      expect(rows.map((r) => r.classes.map((c) => LLP_CLASSES[c]))).toEqual([
-        ['Car'],
-        ['Car'],
-        ['Car'],
-        ['Car'],
-      ]);
-      const dense = await readFile(path.join(out, 'AVVP_eval_audio.csv'), 'utf8');
-      expect(dense).toMatch(/\tCar\n/);
-      expect(dense).not.toMatch(/Motorcycle/);
-      const motorcycle = LLP_CLASSES.indexOf('Motorcycle');
-      for (let i = 0; i < 4; i++) {
-        const clip = new SynthClip(resolveOptions({ ...options, split: 'val' }), i);
-        expect(clip.truth.weak).toEqual(['Car', 'Motorcycle']); // present in the media and the full truth
-        const { audio } = await loadPseudoLabels(out, clip.name);
-        for (let k = 0; k < 10; k++) expect(audio[k * 25 + motorcycle]).toBe(0);
-      }
-    } finally {
-      await rm(out, { recursive: true, force: true });
+    const out = await tmp();
+    const options = {
+      seed: 6,
+      classes: ['Car'],
+      singleAnnotation: true,
+      interactions: [{ from: 'Car', when: 'visual', to: 'Motorcycle', then: 'audio', p: 1 }] as const,
+      knobs: { visualOnly: 0, audioOnly: 0 },
+    };
+    await writeDataset({ ...options, split: 'val', clips: 4, out });
+    const rows = await loadWeakLabels(out, 'val');
+    expect(rows.map((r) => r.classes.map((c) => LLP_CLASSES[c]))).toEqual([
+      ['Car'],
+      ['Car'],
+      ['Car'],
+      ['Car'],
+    ]);
+    const dense = await readFile(path.join(out, 'AVVP_eval_audio.csv'), 'utf8');
+    expect(dense).toMatch(/\tCar\n/);
+    expect(dense).not.toMatch(/Motorcycle/);
+    const motorcycle = LLP_CLASSES.indexOf('Motorcycle');
+    for (let i = 0; i < 4; i++) {
+      const clip = new SynthClip(resolveOptions({ ...options, split: 'val' }), i);
+      expect(clip.truth.weak).toEqual(['Car', 'Motorcycle']); // present in the media and the full truth
+      const { audio } = await loadPseudoLabels(out, clip.name);
+      for (let k = 0; k < 10; k++) expect(audio[k * 25 + motorcycle]).toBe(0);
     }
   });
 });

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { encoderLayer, embedding, linear, meanPool, mlp } from '../../src/models/nn/index.js';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { encoderLayer, embedding, linear, meanPool, mlp } from '../../src/engine/nn/index.js';
 import { readManifest } from '../../src/models/manifest.js';
-import { Graph } from '../../src/models/onnx/builder.js';
-import { openSession, ortTensor } from '../../src/models/session.js';
-import { exportModel } from '../../src/train/export.js';
-import { bceWithLogits, crossEntropy } from '../../src/train/losses.js';
-import { warmupCosine } from '../../src/train/schedule.js';
-import { TrainSpec } from '../../src/train/step.js';
-import { Trainer, tensorDataset } from '../../src/train/trainer.js';
-import { orderTask, spirals } from './tasks.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
+import { openSession, ortTensor } from '../../src/engine/session.js';
+import { exportModel } from '../../src/models/export.js';
+import { bceWithLogits, crossEntropy } from '../../src/engine/losses.js';
+import { warmupCosine } from '../../src/engine/schedule.js';
+import { TrainSpec } from '../../src/engine/step.js';
+import { Trainer, tensorDataset } from '../../src/engine/trainer.js';
+import { orderTask, spirals } from '../engine/tasks.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-export-');
 
 const spiralSpec: TrainSpec = {
   name: 'spirals-mlp',
@@ -50,7 +51,7 @@ describe('acceptance', () => {
     expect(trainAccuracy).toBeGreaterThanOrEqual(0.99);
 
     // Export -> fresh session -> same outputs as the trainer's forward graph.
-    const dir = mkdtempSync(join(tmpdir(), 'avvp-export-'));
+    const dir = await tmp();
     const exported = await exportModel(spiralSpec, trainer.parameters(), {
       dir,
       manifest: {
@@ -60,7 +61,6 @@ describe('acceptance', () => {
         metrics: { accuracy: trainAccuracy },
       },
     });
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     expect(exported.manifest.inputs).toEqual([{ name: 'points', dtype: 'float32', shape: ['batch', 2] }]);
     // The manifest on disk is the returned one, and its sha256 is the written file's.
     expect(await readManifest(exported.manifestPath)).toEqual(exported.manifest);

@@ -1,28 +1,30 @@
 // Training the parsers for real: SynthAV clips rendered and encoded in memory with the bundled DSP
 // encoders, a short LINK run that learns, the LLP-layout folder path (what avvp extract and
 // SynthAV write) agreeing with the in-memory path, its bad inputs, and `avvp train` end to end.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateLlp } from '../../../src/eval/llp.js';
-import { parserConfig } from '../../../src/models/parsers/index.js';
-import { writeDataset } from '../../../src/streams/synth/dataset.js';
-import { synthClips } from '../../../src/streams/synth/clip.js';
-import { LLP_FILES } from '../../../src/train/data/llp.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluateLlp } from '../../src/eval/llp.js';
+import { parserConfig } from '../../src/models/parsers/index.js';
+import { writeDataset } from '../../src/synth/dataset.js';
+import { synthClips } from '../../src/synth/clip.js';
+import { LLP_FILES } from '../../src/datasets/llp.js';
 import {
   featureStats,
   loadLlpSplit,
   metricRecord,
-  openDspEncoders,
+  openEncoders,
   synthSplit,
   trainParser,
   type ParserData,
-} from '../../../src/train/parsers.js';
-import { modalityBreakdown, withoutCrossModalLeak } from '../../../src/train/parsers-breakdown.js';
-import { writeNpy } from '../../../src/util/npy.js';
-import { Rng } from '../../../src/util/rng.js';
-import { runAvvp as avvp } from '../../helpers/cli.js';
+} from '../../src/train/parser.js';
+import { modalityBreakdown, withoutCrossModalLeak } from '../../src/eval/modality-breakdown.js';
+import { writeNpy } from '../../src/datasets/npy.js';
+import { Rng } from '../../src/util/rng.js';
+import { runAvvp as avvp } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('parsers-train-');
 
 const SEED = 11;
 const CLIPS = { train: 20, val: 10 };
@@ -48,17 +50,13 @@ async function writeLlpFolder(split: 'train' | 'val', data: ParserData): Promise
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'parsers-train-'));
-  const encode = await openDspEncoders('models');
+  dir = await tmp();
+  const encode = await openEncoders('models');
   train = await synthSplit({ seed: SEED, split: 'train', clips: CLIPS.train, preset: 'default', encode });
   val = await synthSplit({ seed: SEED, split: 'val', clips: CLIPS.val, preset: 'default', encode });
   await writeLlpFolder('train', train);
   await writeLlpFolder('val', val);
 }, 120_000);
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 
 describe('SynthAV in memory', () => {
   it('carries the clips, their weak and pseudo labels, features and dense truth', () => {

@@ -11,6 +11,7 @@ import {
   type PartialServeConfig,
 } from '../../runtime/config.js';
 import { PoolError } from '../../pool/pool.js';
+import { parseProviders, type Provider } from '../../engine/session.js';
 import { RuntimeModelError } from '../../runtime/models.js';
 import { startServer, type RunningServer } from '../../runtime/server.js';
 
@@ -23,7 +24,7 @@ on /metrics, health on /healthz and /readyz, and a stream REST API on /v1/stream
 Options:
   --source NAME=URL   a stream: NAME is a short label (cam1), never the URL (repeatable)
   --config FILE       YAML with any of: host, port, models, head, token, lookahead, queue,
-                      workers, decodeThreads, decodeNice, streams (a mapping NAME: URL);
+                      workers, providers, decodeThreads, decodeNice, streams (a mapping NAME: URL);
                       flags override it
   --port N            HTTP port (default ${SERVE_DEFAULTS.port}; 0 picks a free one)
   --host H            address to listen on (default ${SERVE_DEFAULTS.host})
@@ -33,6 +34,8 @@ Options:
   --lookahead L       seconds of future context per prediction, 0..${MAX_LOOKAHEAD} (default ${SERVE_DEFAULTS.lookahead})
   --queue N           segments waiting for inference per stream before the oldest is dropped (default ${SERVE_DEFAULTS.queue})
   --workers N         inference worker threads (default min(2, cores))
+  --providers LIST    execution providers to try in order, from cuda, webgpu, cpu (default cuda,cpu:
+                      the GPU when 'avvp gpu setup' installed its libraries, else the CPU)
   --decode-threads N  ffmpeg decoder threads per stream (default ${SERVE_DEFAULTS.decodeThreads}: many streams on few cores)
   --decode-nice N     niceness of the ffmpeg decoders, 0..19 (default ${SERVE_DEFAULTS.decodeNice}: inference goes first)
 
@@ -56,6 +59,7 @@ const command: Command = {
         lookahead: { type: 'string' },
         queue: { type: 'string' },
         workers: { type: 'string' },
+        providers: { type: 'string' },
         'decode-threads': { type: 'string' },
         'decode-nice': { type: 'string' },
       },
@@ -84,6 +88,7 @@ const command: Command = {
           values.workers === undefined
             ? undefined
             : numberFlag('workers', values.workers, 0, { integer: true, min: 1, max: 64 }),
+        providers: values.providers === undefined ? undefined : providersFlag(values.providers),
         decodeThreads:
           values['decode-threads'] === undefined
             ? undefined
@@ -114,6 +119,15 @@ const command: Command = {
     return 0;
   },
 };
+
+/** --providers: a CliError naming the valid providers. */
+function providersFlag(text: string): Provider[] {
+  try {
+    return parseProviders(text);
+  } catch (err) {
+    throw new CliError(`--providers: ${(err as Error).message}`);
+  }
+}
 
 /** The server could not listen (port in use, not permitted, address not here). */
 export function isListenError(err: unknown): boolean {

@@ -1,8 +1,7 @@
 // The bundled model files: reproducible builds, committed files up to date, loadable by the
 // registry, and the encoder functions usable as the encode operator's encoders.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
@@ -16,10 +15,13 @@ import {
   dspVisualEncoder,
   sessionRunner,
 } from '../../../src/models/encoders/index.js';
-import { InferencePool } from '../../../src/models/runtime/pool.js';
-import { openSession } from '../../../src/models/session.js';
+import { InferencePool } from '../../../src/pool/pool.js';
+import { openSession } from '../../../src/engine/session.js';
 import { encodeBatch, type Encoders } from '../../../src/operators/encode.js';
-import { synthClip } from '../../../src/streams/synth/clip.js';
+import { synthClip } from '../../../src/synth/clip.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
+
+const tmp = tempDirs('avvp-models-');
 
 const run = promisify(execFile);
 const MODELS = new URL('../../../models/', import.meta.url).pathname;
@@ -63,15 +65,11 @@ describe('bundled DSP encoder files', () => {
   });
 
   test('npm run models:build writes the same files into --dir', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'avvp-models-'));
-    try {
-      const { stdout } = await run('npx', ['tsx', 'scripts/build-models.ts', '--dir', dir]);
-      expect(stdout).toMatch(/wrote .*dsp-audio\.onnx/);
-      for (const name of ['dsp-audio.onnx', 'dsp-audio.json', 'dsp-visual.onnx', 'dsp-visual.json']) {
-        expect((await readFile(join(dir, name))).equals(await readFile(join(MODELS, name))), name).toBe(true);
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const dir = await tmp();
+    const { stdout } = await run('npx', ['tsx', 'scripts/build-models.ts', '--dir', dir]);
+    expect(stdout).toMatch(/wrote .*dsp-audio\.onnx/);
+    for (const name of ['dsp-audio.onnx', 'dsp-audio.json', 'dsp-visual.onnx', 'dsp-visual.json']) {
+      expect((await readFile(join(dir, name))).equals(await readFile(join(MODELS, name))), name).toBe(true);
     }
   });
 

@@ -7,7 +7,7 @@ import {
   dspVisualEncoder,
   sessionRunner,
 } from '../../../src/models/encoders/index.js';
-import { openSession } from '../../../src/models/session.js';
+import { openSession } from '../../../src/engine/session.js';
 import type { Segment } from '../../../src/types.js';
 import { Rng } from '../../../src/util/rng.js';
 

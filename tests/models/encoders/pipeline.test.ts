@@ -11,7 +11,7 @@ import {
   dspVisualEncoder,
   sessionRunner,
 } from '../../../src/models/encoders/index.js';
-import { openSession } from '../../../src/models/session.js';
+import { openSession } from '../../../src/engine/session.js';
 import { encode } from '../../../src/operators/encode.js';
 import { fromMedia } from '../../../src/streams/fromMedia.js';
 import { lavfiSource } from '../../helpers/media.js';

@@ -7,7 +7,7 @@ import {
   VISUAL_LAYOUT,
   dspVisualEncoder,
 } from '../../../src/models/encoders/index.js';
-import { synthClip } from '../../../src/streams/synth/clip.js';
+import { synthClip } from '../../../src/synth/clip.js';
 import type { Segment } from '../../../src/types.js';
 import { frame, noiseFrames, segment, visualEncoder, worstError } from './helpers.js';
 import { referenceVisual } from './reference.js';

@@ -7,11 +7,11 @@ import { evaluateLlp } from '../../../src/eval/llp.js';
 import { readManifest } from '../../../src/models/manifest.js';
 import { PARSER_IO } from '../../../src/models/parsers/index.js';
 import { loadModelDir } from '../../../src/models/registry.js';
-import { openSession, ortTensor } from '../../../src/models/session.js';
+import { openSession, ortTensor } from '../../../src/engine/session.js';
 import { sessionRunner } from '../../../src/models/encoders/index.js';
 import { onnxWindowHead } from '../../../src/operators/onnxHead.js';
 import type { Features } from '../../../src/types.js';
-import { openDspEncoders, synthSplit } from '../../../src/train/parsers.js';
+import { openEncoders, synthSplit } from '../../../src/train/parser.js';
 import { Rng } from '../../../src/util/rng.js';
 
 describe('models/link-synthav', () => {
@@ -55,7 +55,7 @@ describe('models/link-synthav', () => {
       split: 'test',
       clips: 6,
       preset: 'default',
-      encode: await openDspEncoders('models'),
+      encode: await openEncoders('models'),
     });
     const { session } = await openSession('models/link-synthav.onnx', { providers: ['cpu'] });
     const n = test.filenames.length;

@@ -1,9 +1,6 @@
 // The parser model as exported for the runtime: graph I/O names and shapes, outputs that are
 // probabilities, the ablation flags removing exactly their module, and config checks.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   LINK_MODULES,
   PARSER_IO,
@@ -13,10 +10,13 @@ import {
   withAblations,
   type ParserConfig,
 } from '../../../src/models/parsers/index.js';
-import { openSession, ortTensor } from '../../../src/models/session.js';
-import { exportModel } from '../../../src/train/export.js';
-import { buildInferenceGraph, buildTrainingStep } from '../../../src/train/step.js';
+import { openSession, ortTensor } from '../../../src/engine/session.js';
+import { exportModel } from '../../../src/models/export.js';
+import { buildInferenceGraph, buildTrainingStep } from '../../../src/engine/step.js';
 import { Rng } from '../../../src/util/rng.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
+
+const tmp = tempDirs('parser-export-');
 
 const tiny = (kind: 'han' | 'link', modules?: Partial<ParserConfig['modules']>) => {
   const base = parserConfig(kind, {
@@ -31,11 +31,6 @@ const tiny = (kind: 'han' | 'link', modules?: Partial<ParserConfig['modules']>) 
   return { ...base, modules: { ...base.modules, ...modules } };
 };
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
 describe('exported parser graphs', () => {
   for (const kind of ['han', 'link'] as const) {
     it(`${kind}: inputs audio/visual [batch, 10, D], outputs video [batch, 25] and audio_prob/visual_prob [batch, 10, 25]`, async () => {
@@ -45,8 +40,7 @@ describe('exported parser graphs', () => {
           .filter((i) => i.trainable)
           .map((i) => [i.name, i.data]),
       );
-      const dir = await mkdtemp(join(tmpdir(), 'parser-export-'));
-      dirs.push(dir);
+      const dir = await tmp();
       const exported = await exportModel(spec, params as Map<string, Float32Array>, {
         dir,
         manifest: { kind: 'parser', version: '1' },

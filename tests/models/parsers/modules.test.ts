@@ -3,8 +3,8 @@
 // and the builder's weight sharing that the backbone relies on.
 import { describe, expect, it } from 'vitest';
 import type * as ort from 'onnxruntime-node';
-import { Graph, Tensor } from '../../../src/models/onnx/builder.js';
-import { linear } from '../../../src/models/nn/index.js';
+import { Graph, Tensor } from '../../../src/engine/onnx/builder.js';
+import { linear } from '../../../src/engine/nn/index.js';
 import {
   adaptiveInteraction,
   avssTarget,
@@ -13,9 +13,9 @@ import {
   segmentedSimilarityLoss,
   tsam,
 } from '../../../src/models/parsers/index.js';
-import { openSession, ortTensor } from '../../../src/models/session.js';
+import { openSession, ortTensor } from '../../../src/engine/session.js';
 import { Rng } from '../../../src/util/rng.js';
-import { gradCheck } from '../gradcheck.js';
+import { gradCheck } from '../../engine/gradcheck.js';
 import { avssTargetRef, interactionRef, lambdaRef, plsimRef, rows, tsamRef, type M } from './reference.js';
 
 const B = 2;
