@@ -4,7 +4,7 @@
 // common elementwise and reduction kernels load too. Seeded, so the bytes are reproducible.
 // Usage: npx tsx scripts/gpu/make-smoke-model.ts [OUT]
 import { writeFile } from 'node:fs/promises';
-import { Graph } from '../../src/models/onnx/builder.js';
+import { Graph } from '../../src/engine/onnx/builder.js';
 
 const out = process.argv[2] ?? 'scripts/gpu/fixtures/smoke.onnx';
 const g = new Graph({ name: 'gpu-smoke', seed: 7 });
