@@ -18,6 +18,7 @@ import { Rng } from '../util/rng.js';
 import { Checkpoint, CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Schedule } from './schedule.js';
 import { TrainSpec, TrainingStep, buildInferenceGraph, buildTrainingStep } from './step.js';
+import { LOOP_NAMES, buildTrainingLoop } from './loop.js';
 
 /** A dataset of `size` samples that can assemble the feeds for any list of sample indices. */
 export interface Dataset {
@@ -106,6 +107,12 @@ export interface TrainerOptions extends Pick<OpenOptions, 'providers' | 'log' | 
   seed?: number;
   /** Start from these parameter values (by name) instead of the seeded initialisation. */
   initial?: Map<string, ArrayLike<number>>;
+  /**
+   * Training steps per session.run (default 1). Above 1, fit() runs that many steps at once in a
+   * Loop graph (loop.ts), so parameters and optimizer state stay on the GPU between them; the
+   * results are those of single steps.
+   */
+  stepsPerRun?: number;
 }
 
 type Values = Map<string, ort.Tensor>;
@@ -127,9 +134,14 @@ export class Trainer {
     private readonly inferenceInputs: Tensor[],
     private readonly values: Values,
     private rng: Rng,
+    private readonly loop: { session: ort.InferenceSession; carried: string[] } | undefined,
+    readonly stepsPerRun: number,
   ) {}
 
   static async create(spec: TrainSpec, opts: TrainerOptions = {}): Promise<Trainer> {
+    const stepsPerRun = opts.stepsPerRun ?? 1;
+    if (!(Number.isInteger(stepsPerRun) && stepsPerRun >= 1))
+      throw new Error(`stepsPerRun must be an integer >= 1, got ${opts.stepsPerRun}`);
     const graph = buildTrainingStep(spec, opts.initial);
     const open: OpenOptions = {
       providers: opts.providers ?? ['cpu'],
@@ -139,6 +151,11 @@ export class Trainer {
     const { session } = await openSession(graph.bytes, open);
     const inferenceGraph = buildInferenceGraph(spec);
     const { session: inference } = await openSession(inferenceGraph.toBytes({ paramsAsInputs: true }), open);
+    let loop;
+    if (stepsPerRun > 1) {
+      const built = buildTrainingLoop(graph);
+      loop = { session: (await openSession(built.bytes, open)).session, carried: built.carried };
+    }
     const values: Values = new Map();
     for (const p of [...graph.params, ...graph.frozen])
       values.set(p.name, ortTensor(p.dtype, p.data.slice(), p.shape));
@@ -159,6 +176,8 @@ export class Trainer {
       inferenceGraph.inputs.filter((t) => inference.inputNames.includes(t.name)),
       values,
       new Rng(opts.seed ?? 0),
+      loop,
+      stepsPerRun,
     );
   }
 
@@ -279,6 +298,67 @@ export class Trainer {
     return result;
   }
 
+  /**
+   * Several optimisation steps in one run of the Loop graph (needs stepsPerRun > 1): the same
+   * results, noise and step numbers as trainStep called once per batch. Batches must share their
+   * shapes. On a non-finite value nothing of the run is kept and the steps are replayed one by one,
+   * so the error and the parameters are exactly those of single steps.
+   */
+  async trainSteps(batches: Record<string, ort.Tensor>[], lrs: number[]): Promise<Record<string, number>[]> {
+    if (!this.loop) throw new Error('trainSteps needs a trainer created with stepsPerRun > 1');
+    if (batches.length === 0 || batches.length !== lrs.length)
+      throw new Error(`trainSteps: ${batches.length} batches and ${lrs.length} learning rates`);
+    const bindings = bindSymbols(this.graph.batchInputs, batches[0], 'batch');
+    const float = this.graph.graph.float;
+    const K = batches.length;
+    const stacked = (name: string, parts: ort.Tensor[]): ort.Tensor => {
+      const first = parts[0];
+      if (parts.some((p) => p.dims.join() !== first.dims.join()))
+        throw new TrainingError(`trainSteps: batches differ in the shape of '${name}'`);
+      const Ctor = (first.data as TypedData).constructor as new (n: number) => TypedData;
+      const out = new Ctor(first.data.length * K);
+      parts.forEach((p, k) => (out as Float32Array).set(p.data as Float32Array, k * first.data.length));
+      return ortTensor(first.type as DType, out, [K, ...first.dims]);
+    };
+    const rngBefore = this.rng.state();
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.loop.carried) feeds[LOOP_NAMES.initial(name)] = this.values.get(name)!;
+    for (const t of this.graph.batchInputs)
+      feeds[LOOP_NAMES.perStep(t.name)] = stacked(
+        t.name,
+        batches.map((b) => b[t.name]),
+      );
+    // Noise in the order single steps draw it: every input of step 1, then of step 2, ...
+    const noise = batches.map(() => this.graph.noise.map((n) => this.noise(n.shape, bindings, float)));
+    this.graph.noise.forEach((n, i) => {
+      feeds[LOOP_NAMES.perStep(n.name)] = stacked(
+        n.name,
+        noise.map((perStep) => perStep[i]),
+      );
+    });
+    const scalars = (values: number[]) =>
+      ortTensor(float, float === 'float64' ? Float64Array.from(values) : Float32Array.from(values), [K]);
+    feeds[LOOP_NAMES.perStep('optim.lr')] = scalars(lrs);
+    feeds[LOOP_NAMES.perStep('optim.step')] = scalars(lrs.map((_, k) => this.step + 1 + k));
+    const out = await this.loop.session.run(feeds);
+    const results = Array.from({ length: K }, (_, k) => {
+      const result: Record<string, number> = { loss: out[LOOP_NAMES.perStep('loss')].data[k] as number };
+      for (const term of this.graph.terms)
+        result[term] = out[LOOP_NAMES.perStep(`term.${term}`)].data[k] as number;
+      result.grad_norm = out[LOOP_NAMES.perStep('grad_norm')].data[k] as number;
+      return result;
+    });
+    if (results.some((r) => Object.values(r).some((v) => !Number.isFinite(v)))) {
+      this.rng = new Rng(rngBefore);
+      const replayed: Record<string, number>[] = [];
+      for (let k = 0; k < K; k++) replayed.push(await this.trainStep(batches[k], lrs[k]));
+      return replayed; // only if the single steps were all finite after all (trainStep throws otherwise)
+    }
+    for (const name of this.loop.carried) this.values.set(name, out[LOOP_NAMES.final(name)]);
+    this.step += K;
+    return results;
+  }
+
   private noise(shape: Shape, bindings: Record<string, number>, float: 'float32' | 'float64'): ort.Tensor {
     const dims = concreteShape(shape, bindings);
     const count = dims.reduce((a, b) => a * b, 1);
@@ -310,14 +390,22 @@ export class Trainer {
         : undefined;
       const sums: Record<string, number> = {};
       let lr = 0;
-      for (let b = 0; b < batches; b++) {
-        lr = opts.schedule(this.step);
-        const terms = await this.trainStep(
-          train.batch(order.slice(b * opts.batchSize, (b + 1) * opts.batchSize)),
-          lr,
+      const full = Math.floor(train.size / opts.batchSize);
+      for (let b = 0; b < batches;) {
+        // Full batches go stepsPerRun at a time; a smaller last batch runs on its own.
+        const count = b < full ? Math.min(this.stepsPerRun, full - b) : 1;
+        const chunk = Array.from({ length: count }, (_, k) =>
+          train.batch(order.slice((b + k) * opts.batchSize, (b + k + 1) * opts.batchSize)),
         );
-        for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v;
-        progress?.tick(1, `loss ${(sums.loss / (b + 1)).toFixed(4)}`);
+        const lrs = chunk.map((_, k) => opts.schedule(this.step + k));
+        lr = lrs[count - 1];
+        const results =
+          count === 1 ? [await this.trainStep(chunk[0], lrs[0])] : await this.trainSteps(chunk, lrs);
+        for (const terms of results) {
+          for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v;
+          b++;
+          progress?.tick(1, `loss ${(sums.loss / b).toFixed(4)}`);
+        }
       }
       progress?.finish();
       this.epoch++;
