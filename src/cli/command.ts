@@ -1,5 +1,6 @@
 // The shape of an `avvp` sub-command, and the error type commands throw for user mistakes.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseProviders, type Provider } from '../engine/session.js';
 
 export interface Command {
   name: string;
@@ -58,4 +59,13 @@ export function numberFlag(
   if (opts.max !== undefined && x > opts.max)
     throw new CliError(`--${name} must be <= ${opts.max}, got ${x}`);
   return x;
+}
+
+/** --providers: the execution providers to try, in order; a CliError names the valid ones. */
+export function providersFlag(text: string): Provider[] {
+  try {
+    return parseProviders(text);
+  } catch (err) {
+    throw new CliError(`--providers: ${(err as Error).message}`);
+  }
 }

@@ -28,9 +28,13 @@ export interface InferenceOptions {
   intraOpThreads?: number;
   /** Execution providers to try, in order (default cuda, then cpu). */
   providers?: readonly Provider[];
-  /** Largest cross-stream encoder batch (default 2: CPU encoders gain nothing from more, docs/runtime.md). */
+  /**
+   * Largest cross-stream encoder batch (default 2 on the CPU, which gains nothing from more,
+   * docs/runtime.md; 32 when the encoders run on a GPU, where a call costs about the same for 1 or
+   * 32 segments, docs/gpu.md).
+   */
   encodeBatch?: number;
-  /** Largest cross-stream head batch (default 16: the head is small, per-call overhead dominates). */
+  /** Largest cross-stream head batch (default 16, 64 on a GPU: per-call overhead dominates). */
   headBatch?: number;
   /** Longest an item waits for a batch to fill (default 10 ms, well under the 1 s segment period). */
   maxWaitMs?: number;
@@ -74,14 +78,15 @@ export class Inference {
       firstValueFrom(from(onnxHead(w))),
     );
     const wait = o.maxWaitMs ?? 10;
+    const onGpu = (model: string) => pool.modelInfo[model]?.provider !== 'cpu';
     const encode = createSharedBatcher(encodeBatch(encoders), {
-      maxBatch: o.encodeBatch ?? 2,
+      maxBatch: o.encodeBatch ?? (onGpu('audio') && onGpu('visual') ? 32 : 2),
       maxWaitMs: wait,
       concurrency: pool.size,
       onBatch: o.onBatch,
     });
     const head = createSharedBatcher(headFn, {
-      maxBatch: o.headBatch ?? 16,
+      maxBatch: o.headBatch ?? (onGpu('head') ? 64 : 16),
       maxWaitMs: wait,
       onBatch: o.onBatch,
     });

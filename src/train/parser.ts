@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { evaluateLlp, type LlpMetrics, type LlpPrediction } from '../eval/llp.js';
 import type { ModelManifest } from '../models/manifest.js';
-import { ModelFileError, openSession, ortTensor } from '../engine/session.js';
+import { ModelFileError, openSession, ortTensor, type Provider } from '../engine/session.js';
 import {
   EncoderChoiceError,
   chooseEncoders,
@@ -299,6 +299,10 @@ export interface TrainParserOptions {
   batchSize?: number;
   /** Peak learning rate (warm-up over the first 10% of steps, then cosine to 1%). */
   lr?: number;
+  /** Where the training step runs (default cpu: bit-reproducible on any machine). */
+  providers?: Provider[];
+  /** Training steps per onnxruntime run (default 1; above 1 parameters stay on the GPU). */
+  stepsPerRun?: number;
   /** Export the best epoch's model here (ONNX + manifest). */
   out?: string;
   manifest?: Partial<ModelManifest>;
@@ -328,7 +332,12 @@ export async function trainParser(o: TrainParserOptions): Promise<TrainedParser>
     }
   }
   const spec = parserSpec(o.config, { name: o.name, seed: o.seed });
-  const trainer = await Trainer.create(spec, { seed: o.seed, providers: ['cpu'] });
+  const trainer = await Trainer.create(spec, {
+    seed: o.seed,
+    providers: o.providers ?? ['cpu'],
+    stepsPerRun: o.stepsPerRun,
+    log: o.log,
+  });
   const batchSize = o.batchSize ?? 32;
   const total = o.epochs * Math.ceil(o.train.filenames.length / batchSize);
   const lr = o.lr ?? 1e-3;

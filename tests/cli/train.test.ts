@@ -39,6 +39,16 @@ const cases: [string, string[], string][] = [
     '--synth train must be >= 1, got 0',
   ],
   [
+    'unknown provider',
+    ['train', 'link', ...synth, '--providers', 'cuda,tpu'],
+    "--providers: unknown execution provider 'tpu'",
+  ],
+  [
+    'zero steps per run',
+    ['train', 'link', ...synth, '--steps-per-run', '0'],
+    '--steps-per-run must be >= 1, got 0',
+  ],
+  [
     'unknown preset',
     ['train', 'link', ...synth, '--preset', 'extreme'],
     "--preset must be one of easy, default, hard, got 'extreme'",

@@ -1,6 +1,6 @@
 // `avvp serve`: the real-time runtime over HTTP. Parses flags and the YAML config, starts the
 // server (src/runtime/server.ts), logs stream status changes, and stops gracefully on SIGINT/SIGTERM.
-import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
+import { CliError, numberFlag, parseCommandArgs, providersFlag, type Command } from '../command.js';
 import {
   ConfigError,
   MAX_LOOKAHEAD,
@@ -11,7 +11,6 @@ import {
   type PartialServeConfig,
 } from '../../runtime/config.js';
 import { PoolError } from '../../pool/pool.js';
-import { parseProviders, type Provider } from '../../engine/session.js';
 import { RuntimeModelError } from '../../runtime/models.js';
 import { startServer, type RunningServer } from '../../runtime/server.js';
 
@@ -119,15 +118,6 @@ const command: Command = {
     return 0;
   },
 };
-
-/** --providers: a CliError naming the valid providers. */
-function providersFlag(text: string): Provider[] {
-  try {
-    return parseProviders(text);
-  } catch (err) {
-    throw new CliError(`--providers: ${(err as Error).message}`);
-  }
-}
 
 /** The server could not listen (port in use, not permitted, address not here). */
 export function isListenError(err: unknown): boolean {

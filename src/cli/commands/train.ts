@@ -1,7 +1,7 @@
 // `avvp train link|han`: trains a window-level parser on LLP-layout features or on SynthAV made in
 // memory, validates every epoch with the LLP metric, keeps the best epoch by validation Segment
 // Type@AV and exports it (ONNX + manifest with its metrics). See docs/training.md.
-import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
+import { CliError, numberFlag, parseCommandArgs, providersFlag, type Command } from '../command.js';
 import {
   BUNDLED_SIZES,
   LINK_MODULES,
@@ -35,6 +35,10 @@ Model and training:
   --hidden/--heads/--ffn/--layers   backbone sizes (default ${BUNDLED_SIZES.hidden}/${BUNDLED_SIZES.heads}/${BUNDLED_SIZES.ffn}/${BUNDLED_SIZES.layers}; VALOR++: 256/8/1024/4)
   --epochs N (default 30)  --batch N (default 32)  --lr X (peak, default 0.001)  --seed S (default 1)
   --name NAME         model name (default <model>-synthav or <model>-llp)
+  --providers LIST    where the training step runs: cpu (default: bit-reproducible), cuda, webgpu
+                      (after 'avvp gpu setup'; docs/gpu.md), tried in order
+  --steps-per-run N   training steps per onnxruntime run (default 1); above 1 the parameters stay
+                      on the GPU between steps (8 is a good start on CUDA)
 
 See docs/models/link.md for the architecture and docs/training.md for the data layout.`;
 
@@ -76,6 +80,8 @@ const command: Command = {
       heads: { type: 'string' },
       ffn: { type: 'string' },
       layers: { type: 'string' },
+      providers: { type: 'string' },
+      'steps-per-run': { type: 'string' },
     });
     const [kind, ...extra] = positionals;
     if (kind !== 'link' && kind !== 'han') {
@@ -114,6 +120,12 @@ const command: Command = {
     const seed = numberFlag('seed', values.seed, 1, { integer: true, min: 0, max: 0xffffffff });
     const batchSize = numberFlag('batch', values.batch, 32, { integer: true, min: 1, max: 4096 });
     const lr = numberFlag('lr', values.lr, 1e-3, { min: 1e-8, max: 1 });
+    const providers = providersFlag(values.providers ?? 'cpu');
+    const stepsPerRun = numberFlag('steps-per-run', values['steps-per-run'], 1, {
+      integer: true,
+      min: 1,
+      max: 1024,
+    });
     const sizes = {
       hidden: numberFlag('hidden', values.hidden, BUNDLED_SIZES.hidden, { integer: true, min: 1, max: 4096 }),
       heads: numberFlag('heads', values.heads, BUNDLED_SIZES.heads, { integer: true, min: 1, max: 64 }),
@@ -175,6 +187,8 @@ const command: Command = {
         seed,
         batchSize,
         lr,
+        providers,
+        stepsPerRun,
         out: values.out,
         manifest: {
           ...(synth ? { encoders: { audio: 'dsp-audio', visual: 'dsp-visual' } } : {}),
