@@ -22,7 +22,7 @@ const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => {
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'dist-gpu/**', 'node_modules/**', 'models/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,23 +16,25 @@
 //
 // Usage: npm run gpu:bundle [-- --out .gpu] [--no-neutralise] [--arch 90] [--node /usr/bin/node]
 //          [--no-strip] [--budget-mib 52] [--offline]
-import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import {
+  PROVIDER_ORT_VERSION,
+  PROVIDER_PACKAGE as ORT_GPU,
+  TARBALL_PREFIX,
+  defaultCacheDir,
+  fetchTarball as fetchPinned,
+  sha256Of as sha256File,
+  type Pinned,
+} from '../../src/engine/gpu/package.js';
+import { extractEntries } from '../../src/engine/gpu/tar.js';
 import { trimFile } from './trim-fatbin.js';
-
-interface Pinned {
-  name: string;
-  version: string;
-  integrity: string;
-}
 
 const ORT_NODE: Pinned = {
   name: 'onnxruntime-node',
-  version: '1.29.0',
+  version: PROVIDER_ORT_VERSION,
   integrity:
     'sha512-WjiVVB72riILz8HbYvxvmjKyE/WmkYoSfKY++axo5jAR609HQg8MwiG/HhShpTcJfmmAdzxxmB+MMST3A+SiPA==',
 };
@@ -41,12 +43,6 @@ const ORT_COMMON: Pinned = {
   version: '1.29.0',
   integrity:
     'sha512-/F63/e2VJoaVXGGNu6S5QH7jivBThGO95OzAVXXQ8hTta/b1QxI8udHa6cI3+3mAb5WWIIaMMwfZw01oivjJ1g==',
-};
-const ORT_GPU: Pinned = {
-  name: 'com.github.asus4.onnxruntime.linux-x64-gpu',
-  version: '0.4.9',
-  integrity:
-    'sha512-FopIhNE/Ng+v2X65wVc9clPCBCvhvA53Hxo2U0Kf5fGdVsC7iCA+mZ0KLWggcQAj7TIZ6pNidR4AC10g74Xo6w==',
 };
 /** Direct runtime dependencies of dist/ besides onnxruntime (taken from this checkout). */
 const RUNTIME_DEPS = ['rxjs', 'ws', 'prom-client', 'yaml'];
@@ -67,7 +63,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     out: '.gpu',
-    cache: process.env.AVVP_GPU_CACHE || join(homedir(), '.cache', 'avvp', 'gpu'),
+    cache: defaultCacheDir(),
     arch: 90,
     neutralise: true,
     node: '/usr/bin/node',
@@ -95,8 +91,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const sha = (algo: 'sha256' | 'sha512', data: Buffer) => createHash(algo).update(data).digest();
-const sha256File = async (path: string) => sha('sha256', await readFile(path)).toString('hex');
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(2)} MiB`;
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
@@ -109,44 +103,11 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   });
 }
 
-/** The registry's dist.integrity for name@version, or null when the registry cannot be asked. */
-function registryIntegrity(p: Pinned, offline: boolean): string | null {
-  if (offline) return null;
-  const r = spawnSync('npm', ['view', `${p.name}@${p.version}`, 'dist.integrity'], { encoding: 'utf8' });
-  const v = r.status === 0 ? r.stdout.trim() : '';
-  return v.startsWith('sha512-') ? v : null;
-}
-
 /** npm pack NAME@VERSION into the cache (once) and verify its sha512 integrity; returns the path. */
-async function fetchTarball(
-  p: Pinned,
-  cache: string,
-  offline: boolean,
-): Promise<{ path: string; integrity: string }> {
-  const path = join(cache, `${p.name}-${p.version}.tgz`);
-  const fromRegistry = registryIntegrity(p, offline);
-  if (p.integrity && fromRegistry && fromRegistry !== p.integrity) {
-    throw new Error(
-      `${p.name}@${p.version}: the registry's integrity ${fromRegistry} differs from the pinned one`,
-    );
-  }
-  const expected = p.integrity || fromRegistry;
-  if (!expected)
-    throw new Error(`${p.name}@${p.version}: no integrity to check against (registry unreachable)`);
-  if (!existsSync(path)) {
-    if (offline) throw new Error(`${path} is not cached and --offline was given`);
-    console.log(`fetching ${p.name}@${p.version} with npm pack (into ${cache})`);
-    await mkdir(cache, { recursive: true });
-    run('npm', ['pack', `${p.name}@${p.version}`, '--pack-destination', cache, '--silent']);
-  }
-  const actual = `sha512-${sha('sha512', await readFile(path)).toString('base64')}`;
-  if (actual !== expected) {
-    throw new Error(`${path}: integrity ${actual} does not match ${expected}; delete the file and rerun`);
-  }
-  console.log(
-    `verified ${p.name}@${p.version} (${mib((await stat(path)).size)}): ${expected.slice(0, 30)}...`,
-  );
-  return { path, integrity: expected };
+async function fetchTarball(p: Pinned, cache: string, offline: boolean) {
+  const got = await fetchPinned(p, cache, { offline, checkRegistry: true, log: (l) => console.log(l) });
+  console.log(`  ${got.path}: ${mib((await stat(got.path)).size)}`);
+  return got;
 }
 
 /** Runtime dependency closure of `roots` as resolved from the project's node_modules. */
@@ -264,15 +225,17 @@ async function main() {
   // 3. CUDA provider libraries, the cuda one cut to one GPU generation.
   const gpuDir = join(stage, 'gpu');
   await mkdir(gpuDir, { recursive: true });
-  const plugin = 'package/Plugins/Linux/x64';
-  run('tar', [
-    '-xzf',
+  const plugin = TARBALL_PREFIX;
+  await mkdir(join(gpuDir, plugin), { recursive: true });
+  await extractEntries(
     ortGpu.path,
-    '-C',
-    gpuDir,
-    `${plugin}/libonnxruntime_providers_cuda.so`,
-    `${plugin}/libonnxruntime_providers_shared.so`,
-  ]);
+    new Map(
+      ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'].map((f) => [
+        `${plugin}/${f}`,
+        join(gpuDir, plugin, f),
+      ]),
+    ),
+  );
   const cudaIn = join(gpuDir, plugin, 'libonnxruntime_providers_cuda.so');
   const cudaOut = join(gpuDir, 'libonnxruntime_providers_cuda.so');
   const trimLog: string[] = [];

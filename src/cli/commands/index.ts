@@ -13,4 +13,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   serve: () => import('./serve.js').then((m) => m.default),
   parse: () => import('./parse.js').then((m) => m.default),
   demo: () => import('./demo.js').then((m) => m.default),
+  gpu: () => import('./gpu.js').then((m) => m.default),
 };
