@@ -24,6 +24,8 @@ import { openSession, ortTensor, parseProviders, type Provider } from '../src/en
 import { Trainer } from '../src/engine/trainer.js';
 import { parserConfig, VALOR_PP_SIZES } from '../src/models/parsers/config.js';
 import { parserSpec, PARSER_IO } from '../src/models/parsers/index.js';
+import { InferencePool } from '../src/pool/pool.js';
+import type { TensorMap } from '../src/types.js';
 import { Rng } from '../src/util/rng.js';
 import { median } from './stats.js';
 
@@ -295,6 +297,58 @@ async function benchInference(): Promise<void> {
   results.inference = rows;
 }
 
+/**
+ * The runtime's inference pool (worker threads) with each provider: which provider its workers got
+ * for the bundled models, and one batch of 32 through each model, compared with the CPU pool.
+ */
+async function benchPool(): Promise<void> {
+  const rows: Record<string, unknown>[] = [];
+  const models = [
+    await fromManifest('dsp-audio', 1),
+    await fromManifest('dsp-visual', 2),
+    await fromManifest('link-synthav', 3),
+  ];
+  const outputs: Record<string, Record<string, Float32Array>> = {};
+  for (const provider of PROVIDERS) {
+    let pool: InferencePool;
+    try {
+      pool = await InferencePool.create({
+        models: Object.fromEntries(models.map((m) => [m.name, m.bytes as string])),
+        size: 1,
+        providers: [provider],
+      });
+    } catch (err) {
+      log(`pool on ${provider}: unavailable (${(err as Error).message.split('\n')[0]})`);
+      rows.push({ provider, error: (err as Error).message.split('\n')[0] });
+      continue;
+    }
+    const got = Object.fromEntries(
+      Object.entries(pool.modelInfo).map(([name, info]) => [name, info.provider]),
+    );
+    outputs[provider] = {};
+    for (const model of models) {
+      const feeds = model.feeds(32);
+      const tensors: TensorMap = {};
+      for (const [name, t] of Object.entries(feeds))
+        tensors[name] = { type: t.type as 'float32', data: t.data as Float32Array, dims: [...t.dims] };
+      const out = await pool.run(model.name, tensors);
+      outputs[provider][model.name] = Object.values(out)[0].data as Float32Array;
+    }
+    await pool.close();
+    rows.push({ provider, modelProviders: got });
+    log(`pool with providers [${provider}]: models run on ${JSON.stringify(got)}`);
+  }
+  for (const provider of PROVIDERS.filter((p) => p !== 'cpu' && outputs[p] && outputs.cpu)) {
+    for (const name of Object.keys(outputs.cpu)) {
+      const diff = relDiff(outputs.cpu[name], outputs[provider][name]);
+      rows.push({ compare: `pool ${provider} vs cpu`, model: name, maxRelDiff: diff });
+      log(`pool ${name} batch 32, ${provider} vs cpu: max rel. diff ${diff.toExponential(2)}`);
+    }
+  }
+  results.pool = rows;
+}
+
+await benchPool();
 await benchTraining();
 await benchInference();
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));

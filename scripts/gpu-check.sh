@@ -10,17 +10,32 @@
 #      nvidia/*/lib, system folders) and puts their folders on LD_LIBRARY_PATH;
 #   3. prints nvidia-smi and the provider library's unresolved dependencies (ldd);
 #   4. runs scripts/gpu/smoke.mjs: a tiny model on CPU, then on ['cuda'], compared;
-#   5. if dist-gpu/bench/gpu.js exists, runs it with the unpacked node; `import 'onnxruntime-node'`
-#      from files under the repository resolves through a node_modules symlink to the unpacked tree
-#      (the repo root's node_modules if absent there, else dist-gpu/node_modules). Arguments given
-#      to this script are passed on to it; AVVP_BENCH_TIMEOUT (seconds) bounds it. It is skipped
-#      when the CUDA smoke test did not pass, unless AVVP_BENCH_ALWAYS=1.
+#   5. if dist-gpu/bench/gpu.js exists (npm run gpu:build; carry dist-gpu), runs it with the
+#      unpacked node; `import 'onnxruntime-node'` from files under the repository resolves through a
+#      node_modules symlink to the unpacked tree (the repo root's node_modules if absent there, else
+#      dist-gpu/node_modules). Arguments given to this script are passed on to it, plus
+#      --steps 16 --runs 5 where not given, and --json $OUT/gpu.json when OUT is set and --json is
+#      not given. AVVP_BENCH_TIMEOUT (seconds, default 360) bounds it. It is skipped when the CUDA
+#      smoke test did not pass, unless AVVP_BENCH_ALWAYS=1.
+#   6. when python3 has torch with CUDA, runs the PyTorch reference bench/gpu_torch.py (with
+#      --json $OUT/torch.json when OUT is set), bounded by AVVP_TORCH_TIMEOUT (seconds, default
+#      240), with the LD_LIBRARY_PATH this script started with (torch brings its own CUDA
+#      libraries). AVVP_TORCH=0 skips it. It runs whatever the smoke test said.
+# Both timeouts are also cut to fit AVVP_CHECK_BUDGET (seconds from the start, default 510), the
+# benchmark keeping AVVP_TORCH_RESERVE (default 150) for the torch run, so the whole check ends
+# well inside a 10-minute device command.
 # Everything printed also goes to $OUT/gpu-check.log when OUT is set (the device run's folder).
-# Exit status: 0 CUDA smoke passed (and the benchmark, if run); 3 CUDA unavailable but the CPU part
-# passed; 1 anything else. Without a GPU (e.g. on a CPU machine) it stops after the smoke test.
+# Exit status: 0 CUDA smoke passed (and the benchmark and torch reference, those that ran); 3 CUDA
+# unavailable but the CPU part passed (and the rest, those that ran); 1 anything else (a timeout
+# included). Without a GPU (e.g. on a CPU machine) it stops after the smoke test.
 set -u -o pipefail
 
 ROOT=$(pwd)
+ORIG_LD_LIBRARY_PATH=${LD_LIBRARY_PATH-__unset__}
+BUDGET=${AVVP_CHECK_BUDGET:-510}
+BENCH_TIMEOUT=${AVVP_BENCH_TIMEOUT:-360}
+TORCH_TIMEOUT=${AVVP_TORCH_TIMEOUT:-240}
+TORCH_RESERVE=${AVVP_TORCH_RESERVE:-150}
 BUNDLE=${AVVP_GPU_BUNDLE:-$ROOT/.gpu}
 DEST=${AVVP_GPU_DEST:-/tmp/avvp-gpu}
 if [ -n "${OUT:-}" ] && [ -d "${OUT}" ]; then
@@ -33,6 +48,13 @@ have() { command -v "$1" >/dev/null 2>&1; }
 [ -f "$ROOT/scripts/gpu/smoke.mjs" ] || die "run from the repository root"
 [ -f "$BUNDLE/manifest.json" ] || die "$BUNDLE/manifest.json is missing: run npm run gpu:bundle (and carry .gpu)"
 have python3 || die "python3 is needed (manifest check, unpacking without xz)"
+for v in BUDGET BENCH_TIMEOUT TORCH_TIMEOUT TORCH_RESERVE; do
+  case ${!v} in '' | *[!0-9]*) die "$v must be a whole number of seconds, got '${!v}'" ;; esac
+done
+min() { if [ "$1" -lt "$2" ]; then echo "$1"; else echo "$2"; fi; }
+with_orig_ld() { # runs "$@" with the LD_LIBRARY_PATH this script started with
+  if [ "$ORIG_LD_LIBRARY_PATH" = __unset__ ]; then env -u LD_LIBRARY_PATH "$@"; else LD_LIBRARY_PATH=$ORIG_LD_LIBRARY_PATH "$@"; fi
+}
 
 section "bundle $BUNDLE"
 python3 - "$BUNDLE" <<'PY' || die "bundle verification failed"
@@ -170,20 +192,71 @@ if [ -f "$ROOT/dist-gpu/bench/gpu.js" ]; then
         echo "$ROOT/node_modules exists; linked $ROOT/dist-gpu/node_modules -> $DEST/node_modules"
     fi
     "$DEST/bin/node" -e "console.log('onnxruntime-node resolves to', require.resolve('onnxruntime-node', {paths: ['$ROOT/dist-gpu/bench']}))"
-    if [ -n "${AVVP_BENCH_TIMEOUT:-}" ] && have timeout; then
-      timeout "$AVVP_BENCH_TIMEOUT" "$DEST/bin/node" "$ROOT/dist-gpu/bench/gpu.js" "$@"
+    BENCH_ARGS=("$@")
+    given() { local a; for a in "${BENCH_ARGS[@]}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
+    given --steps || BENCH_ARGS+=(--steps 16)
+    given --runs || BENCH_ARGS+=(--runs 5)
+    if [ -n "${OUT:-}" ] && [ -d "${OUT}" ] && ! given --json; then BENCH_ARGS+=(--json "$OUT/gpu.json"); fi
+    RESERVE=0
+    [ "${AVVP_TORCH:-1}" != 0 ] && RESERVE=$TORCH_RESERVE
+    LIMIT=$(min "$BENCH_TIMEOUT" $((BUDGET - SECONDS - RESERVE)))
+    [ "$LIMIT" -lt 30 ] && LIMIT=30
+    echo "node dist-gpu/bench/gpu.js ${BENCH_ARGS[*]}  (time limit ${LIMIT} s)"
+    if have timeout; then
+      timeout -k 10 "$LIMIT" "$DEST/bin/node" "$ROOT/dist-gpu/bench/gpu.js" "${BENCH_ARGS[@]}"
     else
-      "$DEST/bin/node" "$ROOT/dist-gpu/bench/gpu.js" "$@"
+      "$DEST/bin/node" "$ROOT/dist-gpu/bench/gpu.js" "${BENCH_ARGS[@]}"
     fi
     BENCH=$?
-    BENCH_TEXT=$([ $BENCH -eq 0 ] && echo "passed" || echo "FAILED (status $BENCH)")
+    case $BENCH in
+      0) BENCH_TEXT="passed" ;;
+      124 | 137) BENCH_TEXT="FAILED: timed out after ${LIMIT} s (status $BENCH)" ;;
+      *) BENCH_TEXT="FAILED (status $BENCH)" ;;
+    esac
   fi
+fi
+
+TORCH_TEXT="not run"
+TORCH=0
+if [ "${AVVP_TORCH:-1}" = 0 ]; then
+  TORCH_TEXT="skipped (AVVP_TORCH=0)"
+else
+  section "PyTorch reference (bench/gpu_torch.py)"
+  PROBE=$(with_orig_ld timeout 120 python3 -c 'import torch; print(torch.__version__, torch.version.cuda, int(torch.cuda.is_available()))' 2>&1)
+  PROBE_STATUS=$?
+  if [ $PROBE_STATUS -ne 0 ]; then
+    TORCH_TEXT="skipped: python3 has no usable torch ($(echo "$PROBE" | tail -1))"
+  elif [ "$(echo "$PROBE" | tail -1 | awk '{print $3}')" != 1 ]; then
+    TORCH_TEXT="skipped: torch $(echo "$PROBE" | tail -1 | awk '{print $1}') sees no CUDA device"
+  else
+    echo "python3 $(command -v python3): torch $(echo "$PROBE" | tail -1 | awk '{print $1 " (CUDA " $2 ")"}')"
+    TLIMIT=$(min "$TORCH_TIMEOUT" $((BUDGET - SECONDS)))
+    [ "$TLIMIT" -lt 60 ] && TLIMIT=60
+    TORCH_ARGS=(--budget $((TLIMIT - 20)))
+    [ -n "${OUT:-}" ] && [ -d "${OUT}" ] && TORCH_ARGS+=(--json "$OUT/torch.json")
+    echo "python3 bench/gpu_torch.py ${TORCH_ARGS[*]}  (time limit ${TLIMIT} s)"
+    if have timeout; then
+      with_orig_ld timeout -k 10 "$TLIMIT" python3 "$ROOT/bench/gpu_torch.py" "${TORCH_ARGS[@]}"
+    else
+      with_orig_ld python3 "$ROOT/bench/gpu_torch.py" "${TORCH_ARGS[@]}"
+    fi
+    TORCH=$?
+    case $TORCH in
+      0) TORCH_TEXT="passed" ;;
+      124 | 137) TORCH_TEXT="FAILED: timed out after ${TLIMIT} s (status $TORCH)" ;;
+      *) TORCH_TEXT="FAILED (status $TORCH)" ;;
+    esac
+  fi
+  echo "torch reference: $TORCH_TEXT"
 fi
 
 section "summary"
 echo "libraries: ${#LIBDIRS[@]} folders on LD_LIBRARY_PATH; missing: ${MISSING[*]:-none}"
 echo "smoke: $SMOKE_TEXT"
 echo "benchmark: $BENCH_TEXT"
-if [ $SMOKE -eq 0 ] && [ $BENCH -eq 0 ]; then exit 0; fi
-if [ $SMOKE -eq 3 ] && [ $BENCH -eq 0 ]; then exit 3; fi
+echo "torch reference: $TORCH_TEXT"
+echo "wall time: ${SECONDS} s"
+if [ $BENCH -ne 0 ] || [ $TORCH -ne 0 ]; then exit 1; fi
+if [ $SMOKE -eq 0 ]; then exit 0; fi
+if [ $SMOKE -eq 3 ]; then exit 3; fi
 exit 1
