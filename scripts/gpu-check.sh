@@ -15,7 +15,8 @@
 #      node_modules symlink to the unpacked tree (the repo root's node_modules if absent there, else
 #      dist-gpu/node_modules). Arguments given to this script are passed on to it, plus
 #      --steps 16 --runs 5 where not given, and --json $OUT/gpu.json when OUT is set and --json is
-#      not given. AVVP_BENCH_TIMEOUT (seconds, default 360) bounds it. It is skipped when the CUDA
+#      not given. AVVP_BENCH_SCRIPT runs another compiled script instead (e.g.
+#      dist-gpu/bench/gpu-bisect.js). AVVP_BENCH_TIMEOUT (seconds, default 360) bounds it. It is skipped when the CUDA
 #      smoke test did not pass, unless AVVP_BENCH_ALWAYS=1.
 #   6. when python3 has torch with CUDA, runs the PyTorch reference bench/gpu_torch.py (with
 #      --json $OUT/torch.json when OUT is set), bounded by AVVP_TORCH_TIMEOUT (seconds, default
@@ -178,7 +179,8 @@ echo "smoke: $SMOKE_TEXT"
 
 BENCH_TEXT="not run (dist-gpu/bench/gpu.js absent)"
 BENCH=0
-if [ -f "$ROOT/dist-gpu/bench/gpu.js" ]; then
+BENCH_JS=${AVVP_BENCH_SCRIPT:-dist-gpu/bench/gpu.js}
+if [ -f "$ROOT/$BENCH_JS" ]; then
   if [ $SMOKE -ne 0 ] && [ -z "${AVVP_BENCH_ALWAYS:-}" ]; then
     BENCH_TEXT="skipped: CUDA smoke test did not pass (AVVP_BENCH_ALWAYS=1 runs it anyway)"
   else
@@ -201,11 +203,11 @@ if [ -f "$ROOT/dist-gpu/bench/gpu.js" ]; then
     [ "${AVVP_TORCH:-1}" != 0 ] && RESERVE=$TORCH_RESERVE
     LIMIT=$(min "$BENCH_TIMEOUT" $((BUDGET - SECONDS - RESERVE)))
     [ "$LIMIT" -lt 30 ] && LIMIT=30
-    echo "node dist-gpu/bench/gpu.js ${BENCH_ARGS[*]}  (time limit ${LIMIT} s)"
+    echo "node $BENCH_JS ${BENCH_ARGS[*]}  (time limit ${LIMIT} s)"
     if have timeout; then
-      timeout -k 10 "$LIMIT" "$DEST/bin/node" "$ROOT/dist-gpu/bench/gpu.js" "${BENCH_ARGS[@]}"
+      timeout -k 10 "$LIMIT" "$DEST/bin/node" "$ROOT/$BENCH_JS" "${BENCH_ARGS[@]}"
     else
-      "$DEST/bin/node" "$ROOT/dist-gpu/bench/gpu.js" "${BENCH_ARGS[@]}"
+      "$DEST/bin/node" "$ROOT/$BENCH_JS" "${BENCH_ARGS[@]}"
     fi
     BENCH=$?
     case $BENCH in
