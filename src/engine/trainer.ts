@@ -227,7 +227,7 @@ export class Trainer {
     this.history = ckpt.history;
   }
 
-  /** Parameter values by name: the current ones, their EMA, or those of the best epoch. */
+  /** Copies of the parameter values by name: the current ones, their EMA, or those of the best epoch. */
   parameters(which: 'current' | 'ema' | 'best' = 'current'): Map<string, FloatData> {
     if (which === 'best') {
       if (!this.bestValues) throw new Error('no best parameters yet: run fit() with evaluate and select');
@@ -238,7 +238,9 @@ export class Trainer {
       const key = which === 'ema' && this.graph.params.includes(p) ? `slot.ema.${p.name}` : p.name;
       const t = this.values.get(key);
       if (!t) throw new Error(`no EMA parameters: set emaDecay in the TrainSpec`);
-      out.set(p.name, t.data as FloatData);
+      // A copy: a tensor that came back from a GPU session owns its buffer, which onnxruntime reuses
+      // once the trainer lets the tensor go (seen on CUDA: views kept past later steps changed).
+      out.set(p.name, (t.data as FloatData).slice());
     }
     return out;
   }
@@ -440,7 +442,7 @@ export class Trainer {
     const better = !this.best || (select.mode === 'max' ? value > this.best.value : value < this.best.value);
     if (!better) return false;
     this.best = { metric: select.metric, value, epoch: this.epoch };
-    this.bestValues = new Map([...this.parameters('current')].map(([k, v]) => [k, v.slice()]));
+    this.bestValues = this.parameters('current');
     return true;
   }
 }
