@@ -31,7 +31,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export function parseCommandArgs<O extends Options>(argv: string[], options: O, allowPositionals = true) {
   try {
     return parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals,
       strict: true,
@@ -41,6 +41,41 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   }
 }
 
+/**
+ * `--port -1` would make parseArgs complain that the value is "ambiguous" (it starts with a dash);
+ * a string option followed by a negative number takes it as its value (`--port=-1`), so that the
+ * flag's own check can say what range it accepts.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    const short = /^-([^-])$/.exec(arg)?.[1];
+    const option =
+      long !== undefined
+        ? options[long]
+        : short !== undefined
+          ? Object.values(options).find((o) => o.short === short)
+          : undefined;
+    if (option?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(long !== undefined ? `${arg}=${next}` : `${arg}${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+/** Decimal integers: no hex (0x10), exponents (1e3), spaces or signs other than a leading minus. */
+const DECIMAL_INTEGER = /^-?\d+$/;
+/** Decimal numbers, with an optional exponent for small rates (1e-3); no hex, Infinity or NaN. */
+const DECIMAL_NUMBER = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+
 /** Parses a numeric flag, failing with a message that names the flag. */
 export function numberFlag(
   name: string,
@@ -49,15 +84,23 @@ export function numberFlag(
   opts: { integer?: boolean; min?: number; max?: number } = {},
 ): number {
   if (value === undefined) return fallback;
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x))
-    throw new CliError(`--${name} must be a number, got '${value}'`);
-  if (opts.integer && !Number.isInteger(x))
+  if (!DECIMAL_NUMBER.test(value)) {
+    const plain =
+      value !== '' && value.trim() === value && Number.isFinite(Number(value))
+        ? ' written in decimal digits'
+        : '';
+    throw new CliError(`--${name} must be a number${plain}, got '${value}'`);
+  }
+  if (opts.integer && !DECIMAL_INTEGER.test(value))
     throw new CliError(`--${name} must be an integer, got '${value}'`);
-  if (opts.min !== undefined && x < opts.min)
-    throw new CliError(`--${name} must be >= ${opts.min}, got ${x}`);
+  const x = Number(value);
+  if (!Number.isFinite(x)) throw new CliError(`--${name} must be a finite number, got '${value}'`);
+  if (opts.min !== undefined && x < opts.min) {
+    const what = x < 0 && opts.min >= 0 ? ' (negative values are not allowed)' : '';
+    throw new CliError(`--${name} must be >= ${opts.min}${what}, got ${value}`);
+  }
   if (opts.max !== undefined && x > opts.max)
-    throw new CliError(`--${name} must be <= ${opts.max}, got ${x}`);
+    throw new CliError(`--${name} must be <= ${opts.max}, got ${value}`);
   return x;
 }
 
@@ -68,4 +111,12 @@ export function providersFlag(text: string): Provider[] {
   } catch (err) {
     throw new CliError(`--providers: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The model registry's hint names `avvp models`' flag (--dir); serve, demo and parse take the
+ * model directory as --models.
+ */
+export function modelsFlagHint(message: string): string {
+  return message.replace(/: pass --dir, or /, ': pass --models DIR, or ');
 }

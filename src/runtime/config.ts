@@ -1,11 +1,15 @@
 // `avvp serve` configuration: a YAML file (for many streams) merged with command-line flags
 // (flags win). Every problem names the key, so `streams.cam1: source must be ...` points at the
 // line to fix. Unknown keys are errors: a misspelt `lookahed` must not silently become the default.
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { MAX_SOURCE_LENGTH } from '../sinks/http.js';
 import { streamNameProblem } from '../sinks/stream-name.js';
 import { parseProviders, type Provider } from '../engine/session.js';
+import { DEFAULT_SOURCE_POLICY, type SourcePolicy } from '../streams/sourcePolicy.js';
 
 export interface ServeConfig {
   host: string;
@@ -26,6 +30,17 @@ export interface ServeConfig {
   decodeThreads?: number;
   /** Niceness of the ffmpeg decoders (default 10: inference, whose delay users see, goes first; docs/runtime.md). */
   decodeNice?: number;
+  /**
+   * Host names (besides localhost, IP addresses and the listen address) that requests may name in
+   * their Host header; `.example.com` allows its subdomains too, `*` turns the check off (docs/security.md).
+   */
+  allowedHosts?: string[];
+  /** Web origins (https://dashboard.example) whose pages may call the API; `*` allows every origin. */
+  allowedOrigins?: string[];
+  /** WebSocket connections one remote address may hold at once. */
+  maxClientsPerAddress?: number;
+  /** What streams added through POST /v1/streams may open (docs/security.md). */
+  sourcePolicy?: SourcePolicy;
   streams: { name: string; source: string }[];
 }
 
@@ -58,8 +73,13 @@ const KEYS = [
   'providers',
   'decodeThreads',
   'decodeNice',
+  'allowedHosts',
+  'allowedOrigins',
+  'maxClientsPerAddress',
+  'sourcePolicy',
   'streams',
 ] as const;
+const SOURCE_POLICY_KEYS = ['schemes', 'fileDirs', 'lavfi'] as const;
 /** The head's window is T = 10: lookahead must leave past context. */
 export const MAX_LOOKAHEAD = 9;
 
@@ -94,9 +114,27 @@ export function checkServeConfig(value: unknown, where: string): PartialServeCon
       case 'host':
       case 'models':
       case 'head':
-      case 'token':
         if (typeof v !== 'string' || v.length === 0) fail(key, 'must be a non-empty string');
         out[key] = v as string;
+        break;
+      case 'token': {
+        if (typeof v !== 'string') fail(key, 'must be a non-empty string');
+        const problem = tokenProblem(v as string);
+        if (problem) fail(key, problem);
+        out.token = v as string;
+        break;
+      }
+      case 'allowedHosts':
+        out.allowedHosts = stringList(v, key, fail).map((h) => checkAllowedHost(h, key, fail));
+        break;
+      case 'allowedOrigins':
+        out.allowedOrigins = stringList(v, key, fail).map((o) => checkAllowedOrigin(o, key, fail));
+        break;
+      case 'maxClientsPerAddress':
+        out.maxClientsPerAddress = integer(v, 1, 10_000, key, fail);
+        break;
+      case 'sourcePolicy':
+        out.sourcePolicy = sourcePolicy(v, fail);
         break;
       case 'port':
         out.port = integer(v, 0, 65535, key, fail);
@@ -142,8 +180,106 @@ function integer(
   fail: (k: string, w: string) => never,
 ): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    fail(key, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    fail(key, `must be an integer in [${min}, ${max}], got ${describeYamlValue(v)}`);
   return v as number;
+}
+
+/** A parsed YAML value as the user wrote it: `.inf` (Infinity), not JSON's `null`. */
+export function describeYamlValue(v: unknown): string {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return '.nan';
+    if (v === Infinity) return '.inf';
+    if (v === -Infinity) return '-.inf';
+    return String(v);
+  }
+  if (v === null) return 'null (an empty value)';
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Why a token cannot be used, or undefined: it is sent as `Bearer <token>`, one word. */
+export function tokenProblem(token: string): string | undefined {
+  if (token.trim() === '') return 'the token must not be empty or blank';
+  if (/\s/.test(token)) return 'the token must not contain spaces or other whitespace';
+  if (token.length > 4096) return 'the token must be at most 4096 characters';
+  return undefined;
+}
+
+function stringList(v: unknown, key: string, fail: (k: string, w: string) => never): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0))
+    fail(key, `must be a list of non-empty strings, got ${describeYamlValue(v)}`);
+  return v as string[];
+}
+
+/** An allowed Host name: a DNS name or IP address, `.domain` for its subdomains, or `*`. */
+export function checkAllowedHost(host: string, key: string, fail: (k: string, w: string) => never): string {
+  const h = host.trim().toLowerCase();
+  const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  if (h === '*' || isIP(bare) !== 0) return h === '*' ? h : bare;
+  if (
+    !/^\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/.test(h) ||
+    h.length > 253
+  )
+    fail(key, `'${host}' is not a host name (such as avvp.example.com, .example.com or 10.0.0.5; no port)`);
+  return h.replace(/\.$/, '');
+}
+
+/** An allowed Origin: scheme://host[:port] without a path, or `*`. */
+export function checkAllowedOrigin(
+  origin: string,
+  key: string,
+  fail: (k: string, w: string) => never,
+): string {
+  if (origin === '*') return origin;
+  let url: URL | undefined;
+  try {
+    url = new URL(origin);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, '').toLowerCase())
+    fail(key, `'${origin}' is not an origin such as https://dashboard.example.com or http://localhost:3000`);
+  return url!.origin;
+}
+
+function sourcePolicy(v: unknown, fail: (k: string, w: string) => never): SourcePolicy {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail('sourcePolicy', `must be a mapping of ${SOURCE_POLICY_KEYS.join(', ')}`);
+  const policy: SourcePolicy = { ...DEFAULT_SOURCE_POLICY };
+  for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
+    const where = `sourcePolicy.${key}`;
+    if (key === 'schemes')
+      policy.schemes = stringList(value, where, fail).map((s) => checkScheme(s, where, fail));
+    else if (key === 'fileDirs')
+      policy.fileDirs = stringList(value, where, fail).map((d) => checkSourceDir(d, where, fail));
+    else if (key === 'lavfi') {
+      if (typeof value !== 'boolean') fail(where, `must be true or false, got ${describeYamlValue(value)}`);
+      policy.lavfi = value as boolean;
+    } else fail(where, `unknown key; allowed: ${SOURCE_POLICY_KEYS.join(', ')}`);
+  }
+  return policy;
+}
+
+/** A URL scheme the API may open: a lower-case word such as rtsp or srt. */
+export function checkScheme(scheme: string, key: string, fail: (k: string, w: string) => never): string {
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme))
+    fail(key, `'${scheme}' is not a URL scheme: use a lower-case word such as rtsp, https or srt (no "://")`);
+  if (scheme === 'lavfi') fail(key, 'lavfi is not a URL scheme here: allow lavfi graphs with lavfi: true');
+  return scheme;
+}
+
+/** A folder the API may open files under: it must exist; kept as an absolute path. */
+export function checkSourceDir(dir: string, key: string, fail: (k: string, w: string) => never): string {
+  const full = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(full).isDirectory();
+  } catch {
+    fail(key, `'${dir}' does not exist; give an existing folder`);
+  }
+  if (!isDir || !isAbsolute(full)) fail(key, `'${dir}' is not a folder`);
+  return full;
 }
 
 function streams(v: unknown, fail: (k: string, w: string) => never): ServeConfig['streams'] {
@@ -177,19 +313,57 @@ export function parseSourceFlag(text: string): { name: string; source: string } 
   return { name, source };
 }
 
-/** File values, then flags over them, then defaults; stream names must be unique. */
+/**
+ * File values, then flags over them, then defaults; stream names must be unique. Lists of allowed
+ * hosts, origins, schemes and folders add up (file and flags); `flags.sourcePolicy` holds only
+ * what the flags add to the file's policy (or the default one).
+ */
 export function mergeServeConfig(file: PartialServeConfig, flags: PartialServeConfig): ServeConfig {
   const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  const merged = {
+  const merged: ServeConfig = {
     ...SERVE_DEFAULTS,
     ...file,
     ...defined,
     streams: [...(file.streams ?? []), ...(flags.streams ?? [])],
   };
+  for (const key of ['allowedHosts', 'allowedOrigins'] as const) {
+    if (file[key] === undefined && flags[key] === undefined) continue;
+    merged[key] = [...new Set([...(file[key] ?? []), ...(flags[key] ?? [])])];
+  }
+  if (file.sourcePolicy !== undefined || flags.sourcePolicy !== undefined) {
+    const base = file.sourcePolicy ?? DEFAULT_SOURCE_POLICY;
+    const add = flags.sourcePolicy;
+    merged.sourcePolicy = {
+      schemes: [...new Set([...base.schemes, ...(add?.schemes ?? [])])],
+      fileDirs: [...new Set([...base.fileDirs, ...(add?.fileDirs ?? [])])],
+      lavfi: base.lavfi || (add?.lavfi ?? false),
+    };
+  }
   const seen = new Set<string>();
   for (const s of merged.streams) {
     if (seen.has(s.name)) throw new ConfigError(`stream name ${s.name} is given twice; names must be unique`);
     seen.add(s.name);
   }
   return merged;
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * Why this configuration must not start, or undefined: a server reachable from other machines
+ * (any non-loopback --host) without a token lets anyone on the network start processes.
+ */
+export function exposureProblem(config: Pick<ServeConfig, 'host' | 'token'>): string | undefined {
+  if (config.token !== undefined || isLoopbackHost(config.host)) return undefined;
+  return (
+    `--host ${config.host} is reachable from other machines but no token is set: ` +
+    'set AVVP_TOKEN or --token-file FILE (or pass --insecure-no-token to accept the risk)'
+  );
 }

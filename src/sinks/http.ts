@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { StreamState, StreamStatus } from '../types.js';
 import { isAuthorized } from './auth.js';
 import { maskCredentials } from './credentials.js';
+import { RequestGuard } from './request-guard.js';
 import type { Metrics } from './metrics.js';
 import { streamNameProblem } from './stream-name.js';
 import { EventServer, type EventServerOptions } from './ws-server.js';
@@ -55,8 +56,15 @@ export interface HttpServerOptions {
   token?: string;
   /** Largest accepted request body (bytes). */
   maxBodyBytes?: number;
-  /** Options of the WebSocket server (limits, allowedOrigins), less those given above. */
-  ws?: Omit<EventServerOptions, 'hello' | 'token' | 'metrics'>;
+  /**
+   * Host names requests may name besides localhost, IP addresses and the listen address (DNS
+   * rebinding protection; `.example.com` for subdomains, `*` for any). See docs/security.md.
+   */
+  allowedHosts?: string[];
+  /** Web origins whose pages may call the API and open the WebSocket (default: the same origin only). */
+  allowedOrigins?: string[];
+  /** Options of the WebSocket server (limits), less those given above. */
+  ws?: Omit<EventServerOptions, 'hello' | 'token' | 'metrics' | 'checkRequest'>;
 }
 
 export const MAX_SOURCE_LENGTH = 2048;
@@ -76,20 +84,27 @@ export class HttpApi {
   readonly server: Server;
   readonly events: EventServer;
   private readonly maxBodyBytes: number;
+  private readonly guard: RequestGuard;
 
   constructor(private readonly opts: HttpServerOptions) {
     this.maxBodyBytes = opts.maxBodyBytes ?? 16 * 1024;
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1) {
       throw new RangeError(`maxBodyBytes must be an integer >= 1, got ${opts.maxBodyBytes}`);
     }
+    const { allowedOrigins: wsOrigins, ...wsOptions } = opts.ws ?? {};
+    this.guard = new RequestGuard({
+      allowedHosts: opts.allowedHosts,
+      allowedOrigins: [...(opts.allowedOrigins ?? []), ...(wsOrigins ?? [])],
+    });
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => sendError(res, err));
     });
     this.events = new EventServer(this.server, {
-      ...opts.ws,
+      ...wsOptions,
       hello: opts.hello,
       token: opts.token,
       metrics: opts.metrics,
+      checkRequest: (req) => this.guard.check(req),
     });
   }
 
@@ -108,6 +123,7 @@ export class HttpApi {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
+        this.guard.listening(host);
         resolve();
       });
     });
@@ -125,6 +141,10 @@ export class HttpApi {
     const path = url.pathname;
     if (path === '/healthz') return this.only(req, 'GET', () => sendJson(res, 200, { status: 'ok' }));
     if (path === '/readyz') return this.only(req, 'GET', () => this.ready(res));
+    // Health stays open to probes, which name the pod IP or any address; everything else is
+    // refused to browsers on other sites (DNS rebinding, cross-site requests) before the token.
+    const refused = this.guard.check(req);
+    if (refused) throw new HttpError(refused.status, refused.code, refused.message);
     if (!isAuthorized(req, this.opts.token)) {
       throw new HttpError(401, 'unauthorized', 'missing or wrong token: send Authorization: Bearer <token>', {
         'WWW-Authenticate': 'Bearer realm="avvp"',

@@ -43,6 +43,11 @@ export interface EventServerOptions {
    * e.g. "https://dashboard.example": other web pages cannot read the stream from a user's browser.
    */
   allowedOrigins?: string[];
+  /**
+   * Checks an upgrade request before anything else (the HTTP API's Host and Origin checks);
+   * returns why it is refused, or undefined.
+   */
+  checkRequest?: (req: IncomingMessage) => { status: number; code: string; message: string } | undefined;
   metrics?: Metrics;
   /** Resume buffer bounds. */
   resumeMessages?: number;
@@ -56,6 +61,11 @@ export interface EventServerOptions {
   /** Ping interval; a peer that has not answered the previous ping is terminated. */
   heartbeatMs?: number;
   maxClients?: number;
+  /**
+   * Connections one remote address may hold at once (default 16), so that one client cannot take
+   * every slot. Behind a reverse proxy every client has the proxy's address: raise it there.
+   */
+  maxClientsPerAddress?: number;
   /** Largest client message; larger ones close the connection with 1009. */
   maxClientMessageBytes?: number;
   /**
@@ -73,12 +83,15 @@ const DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   heartbeatMs: 30_000,
   maxClients: 64,
+  maxClientsPerAddress: 16,
   maxClientMessageBytes: 16 * 1024,
   maxClientMessagesPerSecond: 20,
 };
 
 interface Connection {
   id: number;
+  /** The peer's IP address, for the per-address limit. */
+  address: string;
   ws: WebSocket;
   subscription: Subscription;
   /** False until the first subscribe or resume: nothing but connection messages before. */
@@ -112,11 +125,15 @@ export interface ClientInfo {
 export class EventServer {
   /** Random id of this server run, in hello: seq restarts at 1 when it changes. */
   readonly instance = randomUUID();
-  private readonly opts: Required<Omit<EventServerOptions, 'token' | 'metrics' | 'allowedOrigins'>> &
-    Pick<EventServerOptions, 'token' | 'metrics' | 'allowedOrigins'>;
+  private readonly opts: Required<
+    Omit<EventServerOptions, 'token' | 'metrics' | 'allowedOrigins' | 'checkRequest'>
+  > &
+    Pick<EventServerOptions, 'token' | 'metrics' | 'allowedOrigins' | 'checkRequest'>;
   private readonly buffer: ResumeBuffer;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
+  /** Open connections and upgrades in progress per remote address. */
+  private readonly perAddress = new Map<string, number>();
   /** Last status message per stream, for hello: a new client learns every stream's state at once. */
   private readonly lastStatus = new Map<string, StatusMessage>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -230,6 +247,8 @@ export class EventServer {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== EVENTS_PATH)
       return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}; use ${EVENTS_PATH}`);
+    const refused = this.opts.checkRequest?.(req);
+    if (refused) return rejectUpgrade(socket, refused.status, refused.message, refused.code);
     const origin = req.headers.origin;
     if (origin !== undefined && this.opts.allowedOrigins && !this.opts.allowedOrigins.includes(origin)) {
       return rejectUpgrade(socket, 403, `origin ${origin.slice(0, 100)} is not allowed`);
@@ -241,6 +260,15 @@ export class EventServer {
         'missing or wrong token: send Authorization: Bearer <token> or ?token=<token>',
       );
     }
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const held = this.perAddress.get(address) ?? 0;
+    if (held >= this.opts.maxClientsPerAddress) {
+      return rejectUpgrade(
+        socket,
+        503,
+        `too many connections from ${address} (max ${this.opts.maxClientsPerAddress} per address); close one or try again later`,
+      );
+    }
     if (this.connections.size >= this.opts.maxClients) {
       return rejectUpgrade(socket, 503, `too many clients (max ${this.opts.maxClients}); try again later`);
     }
@@ -250,12 +278,31 @@ export class EventServer {
     } catch (err) {
       return rejectUpgrade(socket, 500, `server error: ${(err as Error).message}`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, info));
+    // Counted from here: upgrades in progress take a slot too, and give it back if they fail.
+    this.perAddress.set(address, held + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
+    };
+    socket.once('close', release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.once('close', release);
+      this.accept(ws, info, address);
+    });
   }
 
-  private accept(ws: WebSocket, { streams, classes }: ReturnType<EventServerOptions['hello']>): void {
+  private accept(
+    ws: WebSocket,
+    { streams, classes }: ReturnType<EventServerOptions['hello']>,
+    address: string,
+  ): void {
     const c: Connection = {
       id: this.nextId++,
+      address,
       ws,
       subscription: {},
       started: false,
@@ -471,8 +518,10 @@ function rawText(data: RawData): string {
   return data.toString('utf8');
 }
 
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: { code: status === 401 ? 'unauthorized' : 'rejected', message } });
+function rejectUpgrade(socket: Duplex, status: number, message: string, code?: string): void {
+  const body = JSON.stringify({
+    error: { code: code ?? (status === 401 ? 'unauthorized' : 'rejected'), message },
+  });
   const headers = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'Content-Type: application/json',

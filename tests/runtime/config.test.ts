@@ -2,8 +2,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SOURCE_POLICY } from '../../src/streams/sourcePolicy.js';
 import {
   checkServeConfig,
+  exposureProblem,
+  isLoopbackHost,
   mergeServeConfig,
   parseSourceFlag,
   readServeConfig,
@@ -65,6 +68,32 @@ describe('serve configuration', () => {
     ],
     [{ models: '' }, /models: must be a non-empty string/],
     [{ token: 5 }, /token: must be a non-empty string/],
+    [{ token: '  ' }, /token: the token must not be empty or blank/],
+    [{ token: 'a b' }, /token: the token must not contain spaces/],
+    [{ queue: Infinity }, /queue: must be an integer in \[1, 1000\], got \.inf/],
+    [{ queue: -Infinity }, /got -\.inf/],
+    [{ queue: NaN }, /got \.nan/],
+    [{ queue: null }, /got null \(an empty value\)/],
+    [{ port: 1e21 }, /got 1e\+21/],
+    [{ allowedHosts: 'a.example' }, /allowedHosts: must be a list of non-empty strings, got "a\.example"/],
+    [{ allowedHosts: ['a.example:80'] }, /allowedHosts: 'a\.example:80' is not a host name/],
+    [{ allowedOrigins: ['dash.example'] }, /allowedOrigins: 'dash\.example' is not an origin/],
+    [{ allowedOrigins: ['https://dash.example/app'] }, /is not an origin/],
+    [{ maxClientsPerAddress: 0 }, /maxClientsPerAddress: must be an integer in \[1, 10000\]/],
+    [{ sourcePolicy: ['rtsp'] }, /sourcePolicy: must be a mapping of schemes, fileDirs, lavfi/],
+    [
+      { sourcePolicy: { scheme: ['rtsp'] } },
+      /sourcePolicy\.scheme: unknown key; allowed: schemes, fileDirs, lavfi/,
+    ],
+    [{ sourcePolicy: { schemes: ['RTSP'] } }, /sourcePolicy\.schemes: 'RTSP' is not a URL scheme/],
+    [{ sourcePolicy: { schemes: ['rtsp://'] } }, /is not a URL scheme/],
+    [{ sourcePolicy: { schemes: ['lavfi'] } }, /allow lavfi graphs with lavfi: true/],
+    [
+      { sourcePolicy: { fileDirs: ['/no/such/dir'] } },
+      /sourcePolicy\.fileDirs: '\/no\/such\/dir' does not exist/,
+    ],
+    [{ sourcePolicy: { fileDirs: ['/etc/hostname'] } }, /'\/etc\/hostname' is not a folder/],
+    [{ sourcePolicy: { lavfi: 'yes' } }, /sourcePolicy\.lavfi: must be true or false, got "yes"/],
     [{ streams: ['rtsp://x'] }, /streams: must be a mapping of stream name to source/],
     [{ streams: { cam1: 5 } }, /streams\.cam1: source must be a file path or URL of 1\.\.2048 characters/],
     [{ streams: { cam1: 'x'.repeat(3000) } }, /streams\.cam1: source must be/],
@@ -102,6 +131,61 @@ describe('serve configuration', () => {
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, 'port: [1, 2\n');
     await expect(readServeConfig(broken)).rejects.toThrow(/broken\.yaml is not valid YAML/);
+  });
+});
+
+describe('security settings', () => {
+  it('reads allowedHosts, allowedOrigins, maxClientsPerAddress and sourcePolicy, and adds the flags to them', async () => {
+    const dir = await tmp();
+    const file = join(dir, 'sec.yaml');
+    await writeFile(
+      file,
+      'allowedHosts: [avvp.example, .Corp.Example, "[::1]"]\nallowedOrigins: ["https://Dash.example/"]\n' +
+        `maxClientsPerAddress: 4\nsourcePolicy:\n  schemes: [rtsp]\n  fileDirs: [${dir}, .]\n`,
+    );
+    const read = await readServeConfig(file);
+    expect(read).toEqual({
+      allowedHosts: ['avvp.example', '.corp.example', '::1'],
+      allowedOrigins: ['https://dash.example'],
+      maxClientsPerAddress: 4,
+      sourcePolicy: { schemes: ['rtsp'], fileDirs: [dir, process.cwd()], lavfi: false },
+    });
+    const merged = mergeServeConfig(read, {
+      allowedHosts: ['other.example', 'avvp.example'],
+      sourcePolicy: { schemes: ['srt'], fileDirs: [], lavfi: true },
+    });
+    expect(merged.allowedHosts).toEqual(['avvp.example', '.corp.example', '::1', 'other.example']);
+    expect(merged.allowedOrigins).toEqual(['https://dash.example']);
+    expect(merged.sourcePolicy).toEqual({
+      schemes: ['rtsp', 'srt'],
+      fileDirs: [dir, process.cwd()],
+      lavfi: true,
+    });
+    // Flags alone add to the default policy; nothing given leaves it to the runtime's default.
+    expect(
+      mergeServeConfig({}, { sourcePolicy: { schemes: ['rtmp'], fileDirs: [], lavfi: false } }).sourcePolicy,
+    ).toEqual({
+      ...DEFAULT_SOURCE_POLICY,
+      schemes: [...DEFAULT_SOURCE_POLICY.schemes, 'rtmp'],
+    });
+    expect(mergeServeConfig({}, {}).sourcePolicy).toBeUndefined();
+    // A YAML policy without schemes keeps the default schemes.
+    expect(checkServeConfig({ sourcePolicy: { lavfi: true } }, 'f').sourcePolicy).toEqual({
+      ...DEFAULT_SOURCE_POLICY,
+      lavfi: true,
+    });
+  });
+
+  it('a server reachable from other machines needs a token', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
+      expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'my-host', '::ffff:10.0.0.5'])
+      expect(isLoopbackHost(host), host).toBe(false);
+    expect(exposureProblem({ host: '127.0.0.1' })).toBeUndefined();
+    expect(exposureProblem({ host: '0.0.0.0', token: 't' })).toBeUndefined();
+    expect(exposureProblem({ host: '0.0.0.0' })).toMatch(
+      /--host 0\.0\.0\.0 is reachable from other machines but no token is set: set AVVP_TOKEN or --token-file FILE/,
+    );
   });
 });
 

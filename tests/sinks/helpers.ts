@@ -64,7 +64,10 @@ export interface TestServer {
 export const CLASSES = ['speech', 'dog', 'car'];
 
 export async function startServer(
-  overrides: Partial<Pick<HttpServerOptions, 'token' | 'maxBodyBytes' | 'ws' | 'hello'>> = {},
+  overrides: Partial<
+    Pick<HttpServerOptions, 'token' | 'maxBodyBytes' | 'ws' | 'hello' | 'allowedHosts' | 'allowedOrigins'>
+  > = {},
+  host = '127.0.0.1',
 ): Promise<TestServer> {
   const metrics = new Metrics({ processMetrics: true });
   const streams = new MemoryStreams();
@@ -76,7 +79,7 @@ export async function startServer(
     hello: () => ({ streams: [...streams.streams.keys()], classes: CLASSES }),
     ...overrides,
   });
-  const port = await api.listen(0);
+  const port = await api.listen(0, host);
   return {
     api,
     metrics,
@@ -101,6 +104,8 @@ export interface ClientOptions {
   token?: string;
   headers?: Record<string, string>;
   autoPong?: boolean;
+  /** Local address to connect from (127.0.0.2: another loopback client). */
+  localAddress?: string;
 }
 
 /** A real `ws` client that records every message and validates it against its schema. */
@@ -131,6 +136,7 @@ export class TestClient {
     const ws = new WebSocket(url, {
       headers: { ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
       autoPong: opts.autoPong ?? true,
+      ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
       // Keep the TCP socket so that a test can stop reading it.
       createConnection: ((options: NetConnectOpts) => {
         socket = connect(options);

@@ -1,13 +1,27 @@
 // `avvp serve`: the real-time runtime over HTTP. Parses flags and the YAML config, starts the
 // server (src/runtime/server.ts), logs stream status changes, and stops gracefully on SIGINT/SIGTERM.
-import { CliError, numberFlag, parseCommandArgs, providersFlag, type Command } from '../command.js';
+import {
+  CliError,
+  modelsFlagHint,
+  numberFlag,
+  parseCommandArgs,
+  providersFlag,
+  type Command,
+} from '../command.js';
+import { readFile, stat } from 'node:fs/promises';
 import {
   ConfigError,
   MAX_LOOKAHEAD,
   SERVE_DEFAULTS,
+  checkAllowedHost,
+  checkAllowedOrigin,
+  checkScheme,
+  checkSourceDir,
+  exposureProblem,
   mergeServeConfig,
   parseSourceFlag,
   readServeConfig,
+  tokenProblem,
   type PartialServeConfig,
 } from '../../runtime/config.js';
 import { PoolError } from '../../pool/pool.js';
@@ -23,13 +37,34 @@ on /metrics, health on /healthz and /readyz, and a stream REST API on /v1/stream
 Options:
   --source NAME=URL   a stream: NAME is a short label (cam1), never the URL (repeatable)
   --config FILE       YAML with any of: host, port, models, head, token, lookahead, queue,
-                      workers, providers, decodeThreads, decodeNice, streams (a mapping NAME: URL);
+                      workers, providers, decodeThreads, decodeNice, allowedHosts, allowedOrigins,
+                      maxClientsPerAddress, sourcePolicy, streams (a mapping NAME: URL);
                       flags override it
   --port N            HTTP port (default ${SERVE_DEFAULTS.port}; 0 picks a free one)
-  --host H            address to listen on (default ${SERVE_DEFAULTS.host})
+  --host H            address to listen on (default ${SERVE_DEFAULTS.host}: this machine only); any
+                      other address needs a token (docs/security.md)
   --models DIR        model directory (default: the bundled models/)
   --head NAME         parser head by manifest name (default: the directory's parser)
-  --token T           require "Authorization: Bearer T" (or ?token=T) except on /healthz, /readyz
+
+Security (docs/security.md):
+  AVVP_TOKEN=T        (environment) require "Authorization: Bearer T" (or ?token=T) except on
+                      /healthz, /readyz
+  --token-file FILE   read the token from the first line of FILE (chmod 600 it)
+  --token T           the same, but visible to every local user through ps: prefer the above
+  --insecure-no-token listen on a non-loopback --host without a token (anyone who can reach it
+                      can add streams)
+  --allow-host NAME   a host name clients may use besides localhost and IP addresses (DNS
+                      rebinding protection); .example.com allows subdomains (repeatable)
+  --allow-origin O    a web origin (https://dashboard.example) whose pages may call the API
+                      (repeatable; default: the same origin only)
+  --allow-scheme S    a URL scheme POST /v1/streams may open besides rtsp, rtsps, http, https,
+                      srt (repeatable)
+  --source-dir DIR    a folder whose files POST /v1/streams may open (repeatable; default none)
+  --allow-lavfi       let POST /v1/streams open lavfi: graphs (they can read and write files)
+  --max-clients-per-address N
+                      WebSocket connections one address may hold (default 16)
+
+Tuning:
   --lookahead L       seconds of future context per prediction, 0..${MAX_LOOKAHEAD} (default ${SERVE_DEFAULTS.lookahead})
   --queue N           segments waiting for inference per stream before the oldest is dropped (default ${SERVE_DEFAULTS.queue})
   --workers N         inference worker threads (default min(2, cores))
@@ -55,6 +90,14 @@ const command: Command = {
         models: { type: 'string' },
         head: { type: 'string' },
         token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'insecure-no-token': { type: 'boolean' },
+        'allow-host': { type: 'string', multiple: true },
+        'allow-origin': { type: 'string', multiple: true },
+        'allow-scheme': { type: 'string', multiple: true },
+        'source-dir': { type: 'string', multiple: true },
+        'allow-lavfi': { type: 'boolean' },
+        'max-clients-per-address': { type: 'string' },
         lookahead: { type: 'string' },
         queue: { type: 'string' },
         workers: { type: 'string' },
@@ -74,7 +117,31 @@ const command: Command = {
             : numberFlag('port', values.port, 0, { integer: true, min: 0, max: 65535 }),
         models: values.models,
         head: values.head,
-        token: values.token,
+        token: await flagToken(values.token, values['token-file']),
+        allowedHosts: values['allow-host']?.map((h) => checkAllowedHost(h, '--allow-host', flagFail)),
+        allowedOrigins: values['allow-origin']?.map((o) => checkAllowedOrigin(o, '--allow-origin', flagFail)),
+        maxClientsPerAddress:
+          values['max-clients-per-address'] === undefined
+            ? undefined
+            : numberFlag('max-clients-per-address', values['max-clients-per-address'], 0, {
+                integer: true,
+                min: 1,
+                max: 10_000,
+              }),
+        sourcePolicy:
+          values['allow-scheme'] === undefined &&
+          values['source-dir'] === undefined &&
+          values['allow-lavfi'] === undefined
+            ? undefined
+            : {
+                schemes: (values['allow-scheme'] ?? []).map((x) =>
+                  checkScheme(x, '--allow-scheme', flagFail),
+                ),
+                fileDirs: (values['source-dir'] ?? []).map((d) =>
+                  checkSourceDir(d, '--source-dir', flagFail),
+                ),
+                lavfi: values['allow-lavfi'] ?? false,
+              },
         lookahead:
           values.lookahead === undefined
             ? undefined
@@ -104,10 +171,24 @@ const command: Command = {
       if (err instanceof ConfigError) throw new CliError(err.message);
       throw err;
     }
-    if (config.token === '') throw new CliError('--token must not be empty');
+    // The token: --token or --token-file, else AVVP_TOKEN, else the config file's.
+    if (values.token === undefined && values['token-file'] === undefined) {
+      const env = process.env.AVVP_TOKEN;
+      if (env !== undefined) config.token = checkedToken(env, 'AVVP_TOKEN');
+    }
+    const exposed = exposureProblem(config);
+    if (exposed !== undefined && !values['insecure-no-token']) throw new CliError(exposed);
+    const log = (line: string) => process.stderr.write(`avvp serve: ${line}\n`);
+    if (exposed !== undefined) {
+      log(
+        `WARNING: listening on ${config.host} WITHOUT A TOKEN (--insecure-no-token): anyone who can ` +
+          'reach this port can add streams, which start ffmpeg processes on this machine',
+      );
+    }
+    if (values.token !== undefined)
+      log('warning: --token is visible to every local user through ps; use AVVP_TOKEN or --token-file');
     if (config.streams.length === 0)
       process.stderr.write('avvp serve: no --source given; add streams with POST /v1/streams\n');
-    const log = (line: string) => process.stderr.write(`avvp serve: ${line}\n`);
     const server = await start(() => startServer({ ...config, log }));
     process.stdout.write(
       `avvp serve: listening on ${server.urls.base}\n` +
@@ -119,21 +200,56 @@ const command: Command = {
   },
 };
 
+function flagFail(key: string, why: string): never {
+  throw new CliError(`${key}: ${why}`);
+}
+
+function checkedToken(token: string, where: string): string {
+  const problem = tokenProblem(token);
+  if (problem) throw new CliError(`${where}: ${problem}`);
+  return token;
+}
+
+/** The token from --token or --token-file (its first line, trimmed); a warning if others can read the file. */
+async function flagToken(token: string | undefined, file: string | undefined): Promise<string | undefined> {
+  if (token !== undefined && file !== undefined)
+    throw new CliError('give either --token or --token-file, not both');
+  if (token !== undefined) return checkedToken(token, '--token');
+  if (file === undefined) return undefined;
+  let text: string;
+  let mode: number;
+  try {
+    [text, mode] = await Promise.all([readFile(file, 'utf8'), stat(file).then((s) => s.mode)]);
+  } catch (err) {
+    throw new CliError(`--token-file: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const first = checkedToken(text.split(/\r?\n/, 1)[0]!.trim(), '--token-file');
+  if ((mode & 0o004) !== 0) {
+    process.stderr.write(
+      `avvp serve: warning: token file '${file}' is readable by every user; run chmod 600 '${file}'\n`,
+    );
+  }
+  return first;
+}
+
 /** The server could not listen (port in use, not permitted, address not here). */
 export function isListenError(err: unknown): boolean {
   const code = ((err as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
   return code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL';
 }
 
-/** Starting errors the user can fix (models, port) become CliErrors (exit 1). */
+/**
+ * Every failure to start becomes one line and exit 1 (startServer has closed what it started):
+ * errors the user can fix (models, port) as they are, anything else as "cannot start".
+ */
 export async function start(fn: () => Promise<RunningServer>): Promise<RunningServer> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof RuntimeModelError || err instanceof PoolError || isListenError(err)) {
-      throw new CliError((err as Error).message, 1);
-    }
-    throw err;
+    if (err instanceof RuntimeModelError) throw new CliError(modelsFlagHint(err.message), 1);
+    if (err instanceof PoolError || isListenError(err)) throw new CliError((err as Error).message, 1);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CliError(`cannot start: ${message.split('\n')[0]}`, 1);
   }
 }
 
