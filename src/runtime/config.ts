@@ -79,7 +79,7 @@ const KEYS = [
   'sourcePolicy',
   'streams',
 ] as const;
-const SOURCE_POLICY_KEYS = ['schemes', 'fileDirs', 'lavfi'] as const;
+const SOURCE_POLICY_KEYS = ['schemes', 'fileDirs', 'lavfi', 'allowLoopback'] as const;
 /** The head's window is T = 10: lookahead must leave past context. */
 export const MAX_LOOKAHEAD = 9;
 
@@ -253,9 +253,9 @@ function sourcePolicy(v: unknown, fail: (k: string, w: string) => never): Source
       policy.schemes = stringList(value, where, fail).map((s) => checkScheme(s, where, fail));
     else if (key === 'fileDirs')
       policy.fileDirs = stringList(value, where, fail).map((d) => checkSourceDir(d, where, fail));
-    else if (key === 'lavfi') {
+    else if (key === 'lavfi' || key === 'allowLoopback') {
       if (typeof value !== 'boolean') fail(where, `must be true or false, got ${describeYamlValue(value)}`);
-      policy.lavfi = value as boolean;
+      policy[key] = value as boolean;
     } else fail(where, `unknown key; allowed: ${SOURCE_POLICY_KEYS.join(', ')}`);
   }
   return policy;
@@ -337,6 +337,7 @@ export function mergeServeConfig(file: PartialServeConfig, flags: PartialServeCo
       schemes: [...new Set([...base.schemes, ...(add?.schemes ?? [])])],
       fileDirs: [...new Set([...base.fileDirs, ...(add?.fileDirs ?? [])])],
       lavfi: base.lavfi || (add?.lavfi ?? false),
+      allowLoopback: (base.allowLoopback ?? false) || (add?.allowLoopback ?? false),
     };
   }
   const seen = new Set<string>();

@@ -1,6 +1,9 @@
 // The live runtime behind `avvp serve`: owns N streams (added and removed at run time through the
 // REST controller), one operator chain each over one shared inference pool, and turns what they
 // produce into WebSocket messages and metrics. It is the HTTP API's StreamController and Readiness.
+// Sources added through the API (`add`) are checked against the source policy before ffmpeg sees
+// them; the operator's own streams (`addTrusted`: config file, command line) are not. Every source,
+// reason and error that leaves (REST, WebSocket, logs) has its credentials masked (util/redact.ts).
 //
 //   source (fromMedia) -> overload -> encode -> window -> parse -> decodeEvents
 //        |  status                         segment --^         event --^
@@ -17,7 +20,14 @@ import type { Metrics } from '../sinks/metrics.js';
 import { eventMessage, segmentMessage, statusMessage, type Publishable } from '../sinks/protocol.js';
 import { streamNameProblem } from '../sinks/stream-name.js';
 import { fromMedia, type MediaOptions } from '../streams/fromMedia.js';
+import {
+  DEFAULT_SOURCE_POLICY,
+  SourcePolicyError,
+  checkSource,
+  type SourcePolicy,
+} from '../streams/sourcePolicy.js';
 import type { StreamState, StreamStatus } from '../types.js';
+import { redactUrl } from '../util/redact.js';
 import { streamPipeline, type Inference, type PipelineOutput } from './pipeline.js';
 
 export interface RuntimeOptions {
@@ -31,6 +41,8 @@ export interface RuntimeOptions {
   queue?: number;
   /** Extra ingest options (tests: faster reconnects). */
   media?: Omit<MediaOptions, 'stream' | 'onStatus' | 'sampleRate' | 'fps' | 'width' | 'height'>;
+  /** What `add` (POST /v1/streams) may open (default DEFAULT_SOURCE_POLICY); `addTrusted` is not checked. */
+  sourcePolicy?: SourcePolicy;
   log?: (line: string) => void;
 }
 
@@ -71,17 +83,42 @@ export class Runtime implements StreamController, Readiness {
   list(): StreamSummary[] {
     return [...this.streamsByName.values()].map((s) => ({
       name: s.name,
-      source: s.source,
+      source: redactUrl(s.source),
       status: s.status,
     }));
   }
 
+  /**
+   * A stream asked for at run time (POST /v1/streams): refused with StreamControllerError('invalid')
+   * (400, the rule and how to allow it) unless the source policy allows it, before ffmpeg starts.
+   */
   async add(name: string, source: string): Promise<StreamSummary> {
+    this.checkName(name);
+    try {
+      checkSource(source, this.o.sourcePolicy ?? DEFAULT_SOURCE_POLICY);
+    } catch (err) {
+      if (!(err instanceof SourcePolicyError)) throw err;
+      this.o.log?.(`refused stream ${name}: ${err.message}`);
+      throw new StreamControllerError('invalid', err.message);
+    }
+    return this.start(name, source);
+  }
+
+  /** A stream the operator configured (config file, command line): trusted, not checked against the policy. */
+  async addTrusted(name: string, source: string): Promise<StreamSummary> {
+    this.checkName(name);
+    return this.start(name, source);
+  }
+
+  private checkName(name: string): void {
     const problem = streamNameProblem(name);
     if (problem) throw new StreamControllerError('invalid', problem);
     if (this.closed) throw new StreamControllerError('conflict', 'the runtime is shutting down');
     if (this.streamsByName.has(name))
       throw new StreamControllerError('conflict', `a stream named ${name} already exists`);
+  }
+
+  private async start(name: string, source: string): Promise<StreamSummary> {
     const stream: RunningStream = {
       name,
       source,
@@ -101,7 +138,7 @@ export class Runtime implements StreamController, Readiness {
         onStatus: (status) => this.onStatus(stream, status),
       });
     } catch (err) {
-      throw new StreamControllerError('invalid', (err as Error).message);
+      throw new StreamControllerError('invalid', redactUrl((err as Error).message));
     }
     this.streamsByName.set(name, stream);
     this.o.metrics.addStream(name);
@@ -126,7 +163,7 @@ export class Runtime implements StreamController, Readiness {
       next: (out) => this.deliver(out),
       error: (err: unknown) => this.failed(stream, err),
     });
-    return { name, source, status: stream.status };
+    return { name, source: redactUrl(source), status: stream.status };
   }
 
   async remove(name: string): Promise<void> {
@@ -168,6 +205,8 @@ export class Runtime implements StreamController, Readiness {
 
   private onStatus(stream: RunningStream, status: StreamStatus): void {
     const full = { ...status, dropped: status.dropped + stream.overloadDrops };
+    // fromMedia masks its reasons already; masked again here for any other source of statuses.
+    if (full.reason !== undefined) full.reason = redactUrl(full.reason);
     stream.status = full;
     // A removed stream still reports its 'ended' to clients, but its metric series are gone.
     const current = this.streamsByName.get(stream.name) === stream;
@@ -181,7 +220,7 @@ export class Runtime implements StreamController, Readiness {
   }
 
   private failed(stream: RunningStream, err: unknown): void {
-    const message = (err as Error)?.message ?? String(err);
+    const message = redactUrl((err as Error)?.message ?? String(err));
     this.o.log?.(`stream ${stream.name} stopped: ${message}`);
     if (stream.status?.state === 'down') return; // the source already said why
     this.onStatus(stream, {

@@ -8,7 +8,7 @@ import { SERVE_DEFAULTS, type ServeConfig } from './config.js';
 import { BUNDLED_MODEL_DIR, loadRuntimeModels } from './models.js';
 import { Inference, type InferenceOptions } from './pipeline.js';
 import { Runtime, type RuntimeOptions } from './runtime.js';
-import { DEFAULT_SOURCE_POLICY, type SourcePolicy } from '../streams/sourcePolicy.js';
+import { DEFAULT_SOURCE_POLICY } from '../streams/sourcePolicy.js';
 
 export interface ServerOptions extends Omit<ServeConfig, 'streams'> {
   streams?: ServeConfig['streams'];
@@ -54,7 +54,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       metrics.modelProvider(name, info.provider);
       log(`model ${name} runs on ${info.provider}`);
     }
-    const runtimeOptions: RuntimeOptions & { sourcePolicy?: SourcePolicy } = {
+    const runtimeOptions: RuntimeOptions = {
       inference,
       metrics,
       publish: (msg) => api!.events.publish(msg),
@@ -82,7 +82,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ws: { maxClientsPerAddress: o.maxClientsPerAddress, ...o.ws },
     });
     const port = await api.listen(o.port, o.host);
-    for (const s of o.streams ?? []) await rt.add(s.name, s.source);
+    // The operator's own streams are trusted; the source policy is for POST /v1/streams.
+    for (const s of o.streams ?? []) await rt.addTrusted(s.name, s.source);
     const host = o.host.includes(':') ? `[${o.host}]` : o.host;
     const openApi = api;
     let closing: Promise<void> | undefined;

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { StreamState, StreamStatus } from '../types.js';
 import { isAuthorized } from './auth.js';
-import { maskCredentials } from './credentials.js';
+import { redactUrl } from '../util/redact.js';
 import { RequestGuard } from './request-guard.js';
 import type { Metrics } from './metrics.js';
 import { streamNameProblem } from './stream-name.js';
@@ -20,7 +20,7 @@ export interface Readiness {
 
 export interface StreamSummary {
   name: string;
-  /** The configured source; credentials in it are masked before it is sent (credentials.ts). */
+  /** The configured source; credentials in it are masked before it is sent (src/util/redact.ts). */
   source: string;
   status: StreamStatus | null;
 }
@@ -263,7 +263,7 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
 }
 
 function maskSummary(s: StreamSummary): StreamSummary {
-  return { ...s, source: maskCredentials(s.source) };
+  return { ...s, source: redactUrl(s.source) };
 }
 
 function methodNotAllowed(allow: string): HttpError {

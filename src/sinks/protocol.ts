@@ -2,7 +2,7 @@
 // contracts into server messages, and the parser of client messages. docs/protocol.md explains
 // the semantics; src/sinks/schemas.ts holds the JSON Schemas of every message.
 import type { AvEvent, Modality, SegmentPrediction, StreamState, StreamStatus } from '../types.js';
-import { maskCredentials } from './credentials.js';
+import { redactUrl } from '../util/redact.js';
 import { streamNameProblem } from './stream-name.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -384,7 +384,7 @@ export function statusMessage(s: StreamStatus): Omit<StatusMessage, 'seq'> {
     wallclock: s.at,
     state: s.state,
     // Reasons often quote ffmpeg, which quotes the source URL.
-    ...(s.reason === undefined ? {} : { reason: maskCredentials(s.reason) }),
+    ...(s.reason === undefined ? {} : { reason: redactUrl(s.reason) }),
     restarts: s.restarts,
     dropped: s.dropped,
   };

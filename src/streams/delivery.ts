@@ -46,6 +46,13 @@ export class Delivery {
       }) ?? null;
   }
 
+  /** Paced delivery from a new media-time origin (a restarted source); no-op without pacing. */
+  repace(startMs: number): void {
+    if (this.opts.paceStartMs === undefined) return;
+    this.opts.paceStartMs = startMs;
+    this.pump();
+  }
+
   get droppedCount(): number {
     return this.dropped;
   }

@@ -5,14 +5,16 @@
 // See docs/ingest.md for the time model and the rules for tails, gaps and reconnects.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Observable, type Subscriber } from 'rxjs';
 import type { Segment, StreamState, StreamStatus } from '../types.js';
+import { redactSecrets, redactUrl, urlSecrets } from '../util/redact.js';
 import { Delivery } from './delivery.js';
 import type { DecodeLayout, InputSpec } from './ffmpeg/args.js';
 import { DecodeRun, type DecodeEnd } from './ffmpeg/decode.js';
 import { locateFfmpeg, type FfmpegBinary } from './ffmpeg/locate.js';
 import type { SourceInfo } from './ffmpeg/sourceInfo.js';
-import { DEFAULT_BACKOFF, LiveSupervisor, type BackoffOptions } from './live.js';
+import { DEFAULT_BACKOFF, LiveSupervisor, backoffDelay, type BackoffOptions } from './live.js';
 import type { SegmentData } from './segmenter.js';
 
 export interface MediaOptions {
@@ -35,6 +37,13 @@ export interface MediaOptions {
   live?: boolean;
   /** Files: deliver segment k no earlier than k + 1 seconds after start. */
   realtime?: boolean;
+  /**
+   * Non-live sources: when a run dies before the end of its input (watchdog, ffmpeg crash) after it
+   * delivered data, restart it with the live backoff (files resume where they stopped; indices
+   * continue) instead of failing. The end of the input still ends the stream. Default: `realtime`
+   * (a paced source is served like a camera). See docs/ingest.md, "Restarts of finite sources".
+   */
+  restart?: boolean;
   /** Acknowledge each finished segment here to get flow control for asynchronous consumers. */
   consumed?: Observable<unknown>;
   /** With `consumed`: most segments out without acknowledgement (default 1). */
@@ -86,6 +95,10 @@ interface Config {
   stream: string;
   /** How the source is named in messages (URL credentials removed). */
   label: string;
+  /** The source's literal credentials, masked wherever ffmpeg quotes them (util/redact.ts). */
+  secrets: string[];
+  /** Non-live: restart after a run that died mid-input (MediaOptions.restart). */
+  restart: boolean;
   input: InputSpec;
   live: boolean;
   video: { width: number; height: number; fps: number; centreCrop: boolean };
@@ -165,6 +178,8 @@ function resolveConfig(source: string, options: MediaOptions): Config {
   return {
     stream: options.stream ?? defaultName,
     label,
+    secrets: urlSecrets(source),
+    restart: options.restart ?? options.realtime === true,
     input: { ...input, ioTimeoutMs: options.ioTimeoutMs ?? 5000, threads: options.decodeThreads },
     live: options.live ?? liveByDefault,
     video,
@@ -191,16 +206,29 @@ function classify(source: string): {
     };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source)?.[1]?.toLowerCase();
+  if (scheme === 'file') {
+    let file = source;
+    try {
+      file = fileURLToPath(source);
+    } catch {
+      // not a local file URL: ffmpeg's own file: protocol gets it as written
+    }
+    return {
+      input: { kind: 'file', target: file },
+      label: file,
+      defaultName: path.basename(file),
+      liveByDefault: false,
+    };
+  }
   if (scheme) {
-    let label = source;
+    // Parsed, not pattern-matched: a password may hold '@', '/', ':' or spaces (util/redact.ts).
+    const label = redactUrl(source);
     let defaultName = scheme;
     try {
       const url = new URL(source);
-      if (url.username || url.password) url.username = url.password = '***';
-      label = url.toString();
       defaultName = `${url.host}${url.pathname}`.replace(/\/$/, '');
     } catch {
-      // not parseable by WHATWG URL (ffmpeg may still read it): keep the text
+      // not parseable by WHATWG URL (ffmpeg may still read it): name it by its scheme
     }
     const kind = scheme.startsWith('rtsp') ? 'rtsp' : scheme.startsWith('http') ? 'http' : 'url';
     return { input: { kind, target: source }, label, defaultName, liveByDefault: LIVE_SCHEMES.has(scheme) };
@@ -223,6 +251,9 @@ class MediaSession {
   /** Completed or failed: no 'ended' status on the unsubscribe that follows. */
   private finished = false;
   private nextIndex = 0;
+  /** Respawns of a non-live source after a run died mid-input (live: the supervisor counts). */
+  private restarts = 0;
+  private wake: (() => void) | null = null;
   private readonly startedMs = Date.now();
   /** Epoch ms of second 0 of the current run. */
   private anchorMs = this.startedMs;
@@ -263,6 +294,7 @@ class MediaSession {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.wake?.();
     this.delivery.dispose();
     await Promise.all([this.supervisor?.stop(), this.run?.stop()]);
     if (!this.finished) this.status('ended', 'unsubscribed');
@@ -276,9 +308,14 @@ class MediaSession {
     if (!info.isFile()) throw this.error(`'${file}' is not a regular file`);
   }
 
-  /** Files and other finite sources: one run (plus a restart if a requested stream is absent). */
+  /**
+   * Files and other finite sources: one run (plus a restart if a requested stream is absent), and
+   * with `restart` a new run, after the live backoff, when one dies mid-input having delivered data.
+   */
   private async readOnce(): Promise<void> {
+    let failures = 0;
     for (;;) {
+      const resumeAt = this.nextIndex;
       const end = await this.connect().done;
       if (this.stopped) return;
       if (end.kind === 'layout') {
@@ -290,6 +327,26 @@ class MediaSession {
           `cannot keep audio aligned in '${this.config.label}': ${end.reason}. Re-encode it with constant ` +
             'audio parameters (e.g. ffmpeg -i in -ar 48000 -ac 2 out.mp4) or decode it with audio: false.',
         );
+      if (end.kind !== 'eof' && this.config.restart && this.nextIndex > 0) {
+        // It worked and then died (a stall the watchdog killed, a crash): serve it again like a
+        // camera, after the same backoff; a file resumes at the first second not yet delivered.
+        failures = this.nextIndex > resumeAt ? 1 : failures + 1;
+        this.status('down', end.reason);
+        const maxRetries = this.config.options.maxRetries ?? Infinity;
+        if (failures > maxRetries)
+          throw this.error(
+            `'${this.config.label}': gave up after ${failures} restarts without data; last: ${end.reason}`,
+          );
+        const delay = backoffDelay(failures, { ...DEFAULT_BACKOFF, ...this.config.options.backoff });
+        this.status('reconnecting', `restart ${failures} in ${(delay / 1000).toFixed(1)} s (${end.reason})`);
+        await this.sleep(delay);
+        if (this.stopped) return;
+        this.restarts++;
+        // Paced again from now on: the next second is due one second after the restart.
+        this.anchorMs = Date.now() - this.nextIndex * 1000;
+        this.delivery.repace(this.anchorMs);
+        continue;
+      }
       if (end.kind !== 'eof') {
         const what =
           end.kind === 'watchdog'
@@ -331,9 +388,11 @@ class MediaSession {
     const { options } = this.config;
     const base = this.nextIndex;
     const afterGap = this.nextIndex > 0;
+    const { input } = this.config;
     this.run = new DecodeRun({
       ffmpeg: this.ffmpeg!,
-      input: this.config.input,
+      // A restarted file resumes at the first second not delivered yet.
+      input: input.kind === 'file' && base > 0 ? { ...input, seekSeconds: base } : input,
       layout: this.layout,
       watchdogMs: options.watchdogMs ?? 10_000,
       startTimeoutMs: options.startTimeoutMs ?? 20_000,
@@ -357,7 +416,7 @@ class MediaSession {
   private toSegment(base: number, data: SegmentData): Segment {
     const { video, audioRates, stream } = this.config;
     const index = base + data.second;
-    const wallclock = this.config.live ? this.anchorMs + data.second * 1000 : this.startedMs + index * 1000;
+    const wallclock = this.config.live ? this.anchorMs + data.second * 1000 : this.anchorMs + index * 1000;
     const segment: Segment = {
       stream,
       index,
@@ -408,10 +467,11 @@ class MediaSession {
       stream: this.config.stream,
       state,
       at: Date.now(),
-      restarts: this.supervisor?.restarts ?? 0,
+      restarts: this.supervisor?.restarts ?? this.restarts,
       dropped: this.delivery.droppedCount,
     };
-    if (reason !== undefined) status.reason = reason;
+    // Reasons quote ffmpeg, which prints the URL as given: credentials never leave in them.
+    if (reason !== undefined) status.reason = redactSecrets(reason, this.config.secrets);
     this.config.options.onStatus?.(status);
   }
 
@@ -424,6 +484,18 @@ class MediaSession {
   }
 
   private error(message: string): MediaSourceError {
-    return new MediaSourceError(this.config.stream, message);
+    return new MediaSourceError(this.config.stream, redactSecrets(message, this.config.secrets));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 }

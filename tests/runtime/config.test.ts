@@ -80,10 +80,17 @@ describe('serve configuration', () => {
     [{ allowedOrigins: ['dash.example'] }, /allowedOrigins: 'dash\.example' is not an origin/],
     [{ allowedOrigins: ['https://dash.example/app'] }, /is not an origin/],
     [{ maxClientsPerAddress: 0 }, /maxClientsPerAddress: must be an integer in \[1, 10000\]/],
-    [{ sourcePolicy: ['rtsp'] }, /sourcePolicy: must be a mapping of schemes, fileDirs, lavfi/],
+    [
+      { sourcePolicy: ['rtsp'] },
+      /sourcePolicy: must be a mapping of schemes, fileDirs, lavfi, allowLoopback/,
+    ],
+    [
+      { sourcePolicy: { allowLoopback: 'yes' } },
+      /sourcePolicy\.allowLoopback: must be true or false, got "yes"/,
+    ],
     [
       { sourcePolicy: { scheme: ['rtsp'] } },
-      /sourcePolicy\.scheme: unknown key; allowed: schemes, fileDirs, lavfi/,
+      /sourcePolicy\.scheme: unknown key; allowed: schemes, fileDirs, lavfi, allowLoopback/,
     ],
     [{ sourcePolicy: { schemes: ['RTSP'] } }, /sourcePolicy\.schemes: 'RTSP' is not a URL scheme/],
     [{ sourcePolicy: { schemes: ['rtsp://'] } }, /is not a URL scheme/],
@@ -148,11 +155,11 @@ describe('security settings', () => {
       allowedHosts: ['avvp.example', '.corp.example', '::1'],
       allowedOrigins: ['https://dash.example'],
       maxClientsPerAddress: 4,
-      sourcePolicy: { schemes: ['rtsp'], fileDirs: [dir, process.cwd()], lavfi: false },
+      sourcePolicy: { schemes: ['rtsp'], fileDirs: [dir, process.cwd()], lavfi: false, allowLoopback: false },
     });
     const merged = mergeServeConfig(read, {
       allowedHosts: ['other.example', 'avvp.example'],
-      sourcePolicy: { schemes: ['srt'], fileDirs: [], lavfi: true },
+      sourcePolicy: { schemes: ['srt'], fileDirs: [], lavfi: true, allowLoopback: true },
     });
     expect(merged.allowedHosts).toEqual(['avvp.example', '.corp.example', '::1', 'other.example']);
     expect(merged.allowedOrigins).toEqual(['https://dash.example']);
@@ -160,6 +167,7 @@ describe('security settings', () => {
       schemes: ['rtsp', 'srt'],
       fileDirs: [dir, process.cwd()],
       lavfi: true,
+      allowLoopback: true,
     });
     // Flags alone add to the default policy; nothing given leaves it to the runtime's default.
     expect(

@@ -9,7 +9,8 @@ import type { EventMessage, SegmentMessage, ServerMessage, StatusMessage } from 
 import { skipRtsp, startRtspServer, type RtspServer } from '../helpers/rtsp.js';
 import { TestClient, until } from '../sinks/helpers.js';
 import { parsePrometheusText, sampleValue } from '../sinks/prom-text.js';
-import { startTestServer, testClip, testModels, type TestModels } from './fixtures.js';
+import { DEFAULT_SOURCE_POLICY } from '../../src/streams/sourcePolicy.js';
+import { CACHE, startTestServer, testClip, testModels, type TestModels } from './fixtures.js';
 
 const isStatus = (stream: string, states: string[]) => (m: ServerMessage) =>
   m.type === 'status' && m.stream === stream && states.includes(m.state);
@@ -43,7 +44,11 @@ describe.skipIf(skipRtsp())('runtime end to end over RTSP', () => {
   beforeAll(async () => {
     [clip, models] = await Promise.all([testClip(), testModels()]);
     rtsp = await startRtspServer({ file: clip.file });
-    server = await startTestServer(models.dir, { streams: [{ name: 'cam1', source: rtsp.url('/file') }] });
+    server = await startTestServer(models.dir, {
+      streams: [{ name: 'cam1', source: rtsp.url('/file') }],
+      // The REST test adds the cached clip; the RTSP server runs on this machine.
+      sourcePolicy: { ...DEFAULT_SOURCE_POLICY, fileDirs: [CACHE], allowLoopback: true },
+    });
     client = await TestClient.connect(server.urls.events);
     await client.subscribe();
   }, 60_000);
@@ -186,8 +191,10 @@ describe.skipIf(skipRtsp())('runtime end to end over RTSP', () => {
     expect((await post({ name: 'clip2', source: clip.file })).status).toBe(409);
     await receivedAfter(client, 0, (m) => m.type === 'segment' && m.stream === 'clip2', 'a clip2 segment');
 
-    // A source that cannot be read: the stream is listed as down, with the reason, and not ready.
-    expect((await post({ name: 'missing', source: '/no/such/clip.mp4' })).status).toBe(201);
+    // A path outside the allowed folders is refused before ffmpeg starts (source-policy.test.ts).
+    expect((await post({ name: 'missing', source: '/no/such/clip.mp4' })).status).toBe(400);
+    // A configured source that cannot be read: listed as down, with the reason, and not ready.
+    await server.runtime.addTrusted('missing', '/no/such/clip.mp4');
     const down = await receivedAfter<StatusMessage>(client, 0, isStatus('missing', ['down']), 'missing down');
     expect(down.reason).toMatch(/no such file/);
     const ready = await fetch(`${server.urls.base}/readyz`);

@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildDecodeArgs, versionedFlags } from '../../src/streams/ffmpeg/args.js';
+import { buildDecodeArgs, protocolWhitelist, versionedFlags } from '../../src/streams/ffmpeg/args.js';
 import { FfmpegNotFoundError, locateFfmpeg, parseVersionOutput } from '../../src/streams/ffmpeg/locate.js';
 import { fromMedia } from '../../src/streams/fromMedia.js';
 import { childPids, lavfiSource, meanRgb, pidExists, rms, tempDir } from '../helpers/media.js';
@@ -99,6 +99,44 @@ describe('version-aware arguments', () => {
       libavformat: { major: 59, minor: 27 },
     });
     expect(threaded.join(' ')).toMatch(/-threads 1 -rtsp_transport tcp .* -i rtsp:\/\/h\/x/);
+  });
+
+  it('limits each input to the protocols its kind needs (-protocol_whitelist before -i)', () => {
+    const v = { libavformat: { major: 59, minor: 27 } };
+    const layout = { video: null, audioRates: [16000] };
+    const wl = (kind: 'file' | 'lavfi' | 'rtsp' | 'http' | 'url', target: string) => {
+      const args = buildDecodeArgs({ kind, target }, layout, v);
+      const at = args.indexOf('-protocol_whitelist');
+      if (at >= 0) expect(at).toBeLessThan(args.indexOf('-i'));
+      return at < 0 ? undefined : args[at + 1];
+    };
+    expect(wl('rtsp', 'rtsp://cam/x')).toBe('tcp,tls,rtp,udp');
+    expect(wl('http', 'https://cam/x.m3u8')).toBe('http,https,tcp,tls,crypto');
+    expect(wl('file', '/media/clip.mp4')).toBe('file');
+    expect(wl('url', 'srt://h:9000')).toBe('srt');
+    expect(wl('url', 'rtmp://h/live')).toBe('rtmp,tcp');
+    expect(wl('url', 'udp://239.0.0.1:1234')).toBe('udp');
+    expect(wl('url', 'gopher://h/x')).toBe('gopher,tcp,udp,tls');
+    // lavfi opens no protocol; its filters (movie=) ignore the whitelist: the source policy guards it.
+    expect(wl('lavfi', 'testsrc')).toBeUndefined();
+    expect(protocolWhitelist({ kind: 'url', target: 'concat:a|b' })).not.toMatch(/\bfile\b/);
+  });
+
+  it('a file input cannot chain into other protocols (real ffmpeg)', async () => {
+    const t = tempDir('avvp-wl-');
+    try {
+      // A file playlist whose segment is on the network: the file input may open files only.
+      const playlist = t.file('list.m3u8');
+      writeFileSync(
+        playlist,
+        '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:9/seg.ts\n#EXT-X-ENDLIST\n',
+      );
+      const err = await lastValueFrom(fromMedia(playlist, { width: 16, height: 16 })).catch((e: Error) => e);
+      // (ffmpeg's own default for a file playlist is 'file,crypto,data')
+      expect((err as Error).message).toMatch(/Protocol 'http' not on whitelist 'file'!/);
+    } finally {
+      t.remove();
+    }
   });
 
   it.skipIf(!shipped)('decodes correctly with the static ffmpeg 4.1 too', async () => {

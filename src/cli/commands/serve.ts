@@ -61,6 +61,7 @@ Security (docs/security.md):
                       srt (repeatable)
   --source-dir DIR    a folder whose files POST /v1/streams may open (repeatable; default none)
   --allow-lavfi       let POST /v1/streams open lavfi: graphs (they can read and write files)
+  --allow-loopback    let POST /v1/streams open URLs on this machine (localhost, 127.x, ::1)
   --max-clients-per-address N
                       WebSocket connections one address may hold (default 16)
 
@@ -97,6 +98,7 @@ const command: Command = {
         'allow-scheme': { type: 'string', multiple: true },
         'source-dir': { type: 'string', multiple: true },
         'allow-lavfi': { type: 'boolean' },
+        'allow-loopback': { type: 'boolean' },
         'max-clients-per-address': { type: 'string' },
         lookahead: { type: 'string' },
         queue: { type: 'string' },
@@ -131,7 +133,8 @@ const command: Command = {
         sourcePolicy:
           values['allow-scheme'] === undefined &&
           values['source-dir'] === undefined &&
-          values['allow-lavfi'] === undefined
+          values['allow-lavfi'] === undefined &&
+          values['allow-loopback'] === undefined
             ? undefined
             : {
                 schemes: (values['allow-scheme'] ?? []).map((x) =>
@@ -141,6 +144,7 @@ const command: Command = {
                   checkSourceDir(d, '--source-dir', flagFail),
                 ),
                 lavfi: values['allow-lavfi'] ?? false,
+                allowLoopback: values['allow-loopback'] ?? false,
               },
         lookahead:
           values.lookahead === undefined

@@ -27,6 +27,8 @@ export interface InputSpec {
   ioTimeoutMs?: number;
   /** Decoder threads (`-threads`); default: ffmpeg's choice (one per core plus one). */
   threads?: number;
+  /** Files: start decoding this many seconds in (`-ss` before `-i`: a restart resumes there). */
+  seekSeconds?: number;
 }
 
 /** File descriptors of the raw outputs, in the order the segmenter uses them. */
@@ -60,7 +62,10 @@ export function buildDecodeArgs(
   const flags = versionedFlags(ffmpeg);
   // `info` level prints the input description (codecs, size, rate) that SourceInfo is read from.
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
-  // Before -i, -threads sets the decoder's threads (after it, only encoders').
+  // Input options from here: the protocols this input may open, then decoder threads (before -i,
+  // -threads sets the decoder's; after it, only encoders').
+  const whitelist = protocolWhitelist(input);
+  if (whitelist) args.push('-protocol_whitelist', whitelist);
   if (input.threads !== undefined) args.push('-threads', String(input.threads));
   args.push(...inputArgs(input, flags));
   for (const graph of filterGraphs(layout)) args.push('-filter_complex', graph);
@@ -81,9 +86,52 @@ function inputArgs(input: InputSpec, flags: VersionedFlags): string[] {
       return ['-rtsp_transport', 'tcp', flags.rtspTimeout, timeoutUs, '-i', input.target];
     case 'http':
       return ['-rw_timeout', timeoutUs, '-i', input.target];
-    case 'file':
+    case 'file': {
+      const seek = input.seekSeconds ? ['-ss', String(input.seekSeconds)] : [];
+      return [...seek, '-i', input.target];
+    }
     case 'url':
       return ['-i', input.target];
+  }
+}
+
+/** What each scheme of a `url` input needs besides itself (libsrt opens its own sockets). */
+const URL_PROTOCOLS: Record<string, string[]> = {
+  srt: ['srt'],
+  rtmp: ['rtmp', 'tcp'],
+  rtmps: ['rtmps', 'tcp', 'tls'],
+  rtmpt: ['rtmpt', 'ffrtmphttp', 'http', 'tcp'],
+  rtmpts: ['rtmpts', 'ffrtmphttp', 'https', 'http', 'tcp', 'tls'],
+  udp: ['udp'],
+  tcp: ['tcp'],
+  rtp: ['rtp', 'udp'],
+  srtp: ['srtp', 'rtp', 'udp'],
+  tls: ['tls', 'tcp'],
+  file: ['file'],
+};
+
+/**
+ * ffmpeg's `-protocol_whitelist` for one input: exactly the protocols its kind opens, so that no
+ * source (nor a playlist or redirect it leads to) can chain into file:, concat:, pipe:, subfile:...
+ * RTSP over TCP opens tcp (tls for rtsps; the RTP/UDP names cover a server that insists on UDP);
+ * HTTP opens tcp and tls, and crypto for AES-128 HLS segments. lavfi opens no protocol, and the
+ * whitelist does not bind its filters (movie= opens files itself): lavfi graphs are trusted input
+ * only (src/streams/sourcePolicy.ts). undefined: no whitelist.
+ */
+export function protocolWhitelist(input: Pick<InputSpec, 'kind' | 'target'>): string | undefined {
+  switch (input.kind) {
+    case 'lavfi':
+      return undefined;
+    case 'rtsp':
+      return 'tcp,tls,rtp,udp';
+    case 'http':
+      return 'http,https,tcp,tls,crypto';
+    case 'file':
+      return 'file';
+    case 'url': {
+      const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(input.target)?.[1]?.toLowerCase() ?? '';
+      return (URL_PROTOCOLS[scheme] ?? [scheme, 'tcp', 'udp', 'tls']).filter(Boolean).join(',');
+    }
   }
 }
 
