@@ -39,6 +39,8 @@ export interface ServeConfig {
   allowedOrigins?: string[];
   /** WebSocket connections one remote address may hold at once. */
   maxClientsPerAddress?: number;
+  /** Streams at once, configured and added through the API (default 64). */
+  maxStreams?: number;
   /** What streams added through POST /v1/streams may open (docs/security.md). */
   sourcePolicy?: SourcePolicy;
   streams: { name: string; source: string }[];
@@ -76,6 +78,7 @@ const KEYS = [
   'allowedHosts',
   'allowedOrigins',
   'maxClientsPerAddress',
+  'maxStreams',
   'sourcePolicy',
   'streams',
 ] as const;
@@ -132,6 +135,9 @@ export function checkServeConfig(value: unknown, where: string): PartialServeCon
         break;
       case 'maxClientsPerAddress':
         out.maxClientsPerAddress = integer(v, 1, 10_000, key, fail);
+        break;
+      case 'maxStreams':
+        out.maxStreams = integer(v, 1, 10_000, key, fail);
         break;
       case 'sourcePolicy':
         out.sourcePolicy = sourcePolicy(v, fail);

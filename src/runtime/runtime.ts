@@ -30,6 +30,9 @@ import type { StreamState, StreamStatus } from '../types.js';
 import { redactUrl } from '../util/redact.js';
 import { streamPipeline, type Inference, type PipelineOutput } from './pipeline.js';
 
+/** Streams one runtime runs at most unless configured (a 2-core machine holds about 16). */
+export const DEFAULT_MAX_STREAMS = 64;
+
 export interface RuntimeOptions {
   inference: Inference;
   metrics: Metrics;
@@ -41,6 +44,8 @@ export interface RuntimeOptions {
   queue?: number;
   /** Extra ingest options (tests: faster reconnects). */
   media?: Omit<MediaOptions, 'stream' | 'onStatus' | 'sampleRate' | 'fps' | 'width' | 'height'>;
+  /** Most streams at once (default 64): each is an ffmpeg process and a share of the CPU. */
+  maxStreams?: number;
   /** What `add` (POST /v1/streams) may open (default DEFAULT_SOURCE_POLICY); `addTrusted` is not checked. */
   sourcePolicy?: SourcePolicy;
   log?: (line: string) => void;
@@ -116,6 +121,12 @@ export class Runtime implements StreamController, Readiness {
     if (this.closed) throw new StreamControllerError('conflict', 'the runtime is shutting down');
     if (this.streamsByName.has(name))
       throw new StreamControllerError('conflict', `a stream named ${name} already exists`);
+    const max = this.o.maxStreams ?? DEFAULT_MAX_STREAMS;
+    if (this.streamsByName.size >= max)
+      throw new StreamControllerError(
+        'limit',
+        `this server runs at most ${max} streams (maxStreams); remove one first or raise the limit`,
+      );
   }
 
   private async start(name: string, source: string): Promise<StreamSummary> {

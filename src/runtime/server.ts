@@ -67,6 +67,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       },
       // What POST /v1/streams may open (docs/security.md); the configured streams are trusted.
       sourcePolicy: o.sourcePolicy ?? DEFAULT_SOURCE_POLICY,
+      maxStreams: o.maxStreams,
       log,
     };
     const rt = new Runtime(runtimeOptions);

@@ -34,7 +34,7 @@ export interface StreamController {
   remove(name: string): Promise<void>;
 }
 
-const CONTROLLER_STATUS = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
+const CONTROLLER_STATUS = { invalid: 400, 'not-found': 404, conflict: 409, limit: 429 } as const;
 
 /** An expected failure of a controller call, answered with its status code and message. */
 export class StreamControllerError extends Error {

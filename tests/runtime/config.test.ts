@@ -61,6 +61,7 @@ describe('serve configuration', () => {
     [{ workers: -1 }, /workers: must be an integer in \[1, 64\]/],
     [{ decodeThreads: 0 }, /decodeThreads: must be an integer in \[1, 64\]/],
     [{ decodeNice: -1 }, /decodeNice: must be an integer in \[0, 19\]/],
+    [{ maxStreams: 0 }, /maxStreams: must be an integer in \[1, 10000\], got 0/],
     [{ providers: ['cuda'] }, /providers: must be a comma-separated list such as "cuda,cpu"/],
     [
       { providers: 'cuda,tpu' },

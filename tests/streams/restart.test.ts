@@ -60,7 +60,10 @@ describe('finite sources killed by the watchdog', () => {
       await rec.until('three segments after the restart', () => rec.segments.length >= before + 3, 15_000);
       expect(rec.error).toBeNull();
       expectContiguous(rec.segments.map((s) => s.index));
-      expect(rec.segments[before]!.discontinuity).toBe(true);
+      // The first segment of the restarted run is marked (a tail of the killed run may come first).
+      const resumed = rec.segments.findIndex((seg) => seg.discontinuity === true);
+      expect(resumed).toBeGreaterThanOrEqual(before);
+      expect(resumed).toBeLessThanOrEqual(before + 1);
       const up = rec.statuses.filter((s) => s.state === 'up');
       expect(up.at(-1)!.restarts).toBe(1);
       expect(rec.states()).not.toContain('ended');

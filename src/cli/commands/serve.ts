@@ -38,7 +38,7 @@ Options:
   --source NAME=URL   a stream: NAME is a short label (cam1), never the URL (repeatable)
   --config FILE       YAML with any of: host, port, models, head, token, lookahead, queue,
                       workers, providers, decodeThreads, decodeNice, allowedHosts, allowedOrigins,
-                      maxClientsPerAddress, sourcePolicy, streams (a mapping NAME: URL);
+                      maxClientsPerAddress, maxStreams, sourcePolicy, streams (a mapping NAME: URL);
                       flags override it
   --port N            HTTP port (default ${SERVE_DEFAULTS.port}; 0 picks a free one)
   --host H            address to listen on (default ${SERVE_DEFAULTS.host}: this machine only); any
@@ -64,6 +64,8 @@ Security (docs/security.md):
   --allow-loopback    let POST /v1/streams open URLs on this machine (localhost, 127.x, ::1)
   --max-clients-per-address N
                       WebSocket connections one address may hold (default 16)
+  --max-streams N     streams at once, configured and added through the API (default 64);
+                      POST /v1/streams beyond it is answered 429
 
 Tuning:
   --lookahead L       seconds of future context per prediction, 0..${MAX_LOOKAHEAD} (default ${SERVE_DEFAULTS.lookahead})
@@ -100,6 +102,7 @@ const command: Command = {
         'allow-lavfi': { type: 'boolean' },
         'allow-loopback': { type: 'boolean' },
         'max-clients-per-address': { type: 'string' },
+        'max-streams': { type: 'string' },
         lookahead: { type: 'string' },
         queue: { type: 'string' },
         workers: { type: 'string' },
@@ -122,6 +125,10 @@ const command: Command = {
         token: await flagToken(values.token, values['token-file']),
         allowedHosts: values['allow-host']?.map((h) => checkAllowedHost(h, '--allow-host', flagFail)),
         allowedOrigins: values['allow-origin']?.map((o) => checkAllowedOrigin(o, '--allow-origin', flagFail)),
+        maxStreams:
+          values['max-streams'] === undefined
+            ? undefined
+            : numberFlag('max-streams', values['max-streams'], 0, { integer: true, min: 1, max: 10_000 }),
         maxClientsPerAddress:
           values['max-clients-per-address'] === undefined
             ? undefined
