@@ -112,11 +112,3 @@ export function providersFlag(text: string): Provider[] {
     throw new CliError(`--providers: ${(err as Error).message}`);
   }
 }
-
-/**
- * The model registry's hint names `avvp models`' flag (--dir); serve, demo and parse take the
- * model directory as --models.
- */
-export function modelsFlagHint(message: string): string {
-  return message.replace(/: pass --dir, or /, ': pass --models DIR, or ');
-}

@@ -70,7 +70,7 @@ export async function loadModelDir(
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
       throw new ModelDirError(
-        `model directory '${dir}' does not exist: pass --dir, or create it with 'avvp models fetch <name> --dir ${dir}'`,
+        `model directory '${dir}' does not exist: check the path, or create it with 'avvp models fetch <name> --dir ${dir}'`,
       );
     throw new ModelDirError(`cannot read model directory '${dir}' (${code ?? err})`);
   }

@@ -1,7 +1,7 @@
 // Numeric flags are decimal, and a negative value reaches the flag's own check instead of
 // parseArgs's "ambiguous" message.
 import { describe, expect, it } from 'vitest';
-import { CliError, modelsFlagHint, numberFlag, parseCommandArgs } from '../../src/cli/command.js';
+import { CliError, numberFlag, parseCommandArgs } from '../../src/cli/command.js';
 
 describe('numberFlag', () => {
   it.each([
@@ -43,17 +43,5 @@ describe('parseCommandArgs', () => {
     expect(() =>
       parseCommandArgs(['--port', '--flag'], { port: { type: 'string' }, flag: { type: 'boolean' } }),
     ).toThrow(CliError);
-  });
-});
-
-describe('modelsFlagHint', () => {
-  it("names serve's --models instead of the models command's --dir", () => {
-    expect(
-      modelsFlagHint(
-        "model directory '/x' does not exist: pass --dir, or create it with 'avvp models fetch <name> --dir /x'",
-      ),
-    ).toBe(
-      "model directory '/x' does not exist: pass --models DIR, or create it with 'avvp models fetch <name> --dir /x'",
-    );
   });
 });

@@ -54,7 +54,7 @@ describe('avvp serve: bad flags and configuration', () => {
   it('a missing or headless model directory is a clear error (exit 1)', async () => {
     const models = await avvp(['serve', '--models', join(dir, 'no-models'), '--port', '0']);
     expect(models.code).toBe(1);
-    expect(models.stderr).toMatch(/model directory '.*no-models' does not exist: pass --models DIR, or/);
+    expect(models.stderr).toMatch(/model directory '.*no-models' does not exist: check the path, or/);
     const empty = await avvp(['serve', '--models', dir, '--port', '0']);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/no parser head \(a manifest of kind "parser"\)/);

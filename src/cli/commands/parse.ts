@@ -2,7 +2,7 @@
 // (JSON with --jsonl). The same operator chain as `avvp serve`, but every segment is processed
 // (no drops) and the file is read as fast as inference takes it.
 import { lastValueFrom, Subject, tap } from 'rxjs';
-import { CliError, modelsFlagHint, numberFlag, parseCommandArgs, type Command } from '../command.js';
+import { CliError, numberFlag, parseCommandArgs, type Command } from '../command.js';
 import { MAX_LOOKAHEAD, SERVE_DEFAULTS } from '../../runtime/config.js';
 import { BUNDLED_MODEL_DIR, loadRuntimeModels, RuntimeModelError } from '../../runtime/models.js';
 import { Inference, streamPipeline } from '../../runtime/pipeline.js';
@@ -71,7 +71,7 @@ const command: Command = {
       );
       return 0;
     } catch (err) {
-      if (err instanceof RuntimeModelError) throw new CliError(modelsFlagHint(err.message), 1);
+      if (err instanceof RuntimeModelError) throw new CliError(err.message, 1);
       if (err instanceof MediaSourceError || err instanceof FfmpegNotFoundError)
         throw new CliError(err.message, 1);
       throw err;

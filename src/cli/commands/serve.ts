@@ -1,13 +1,6 @@
 // `avvp serve`: the real-time runtime over HTTP. Parses flags and the YAML config, starts the
 // server (src/runtime/server.ts), logs stream status changes, and stops gracefully on SIGINT/SIGTERM.
-import {
-  CliError,
-  modelsFlagHint,
-  numberFlag,
-  parseCommandArgs,
-  providersFlag,
-  type Command,
-} from '../command.js';
+import { CliError, numberFlag, parseCommandArgs, providersFlag, type Command } from '../command.js';
 import { readFile, stat } from 'node:fs/promises';
 import {
   ConfigError,
@@ -257,7 +250,7 @@ export async function start(fn: () => Promise<RunningServer>): Promise<RunningSe
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof RuntimeModelError) throw new CliError(modelsFlagHint(err.message), 1);
+    if (err instanceof RuntimeModelError) throw new CliError(err.message, 1);
     if (err instanceof PoolError || isListenError(err)) throw new CliError((err as Error).message, 1);
     const message = err instanceof Error ? err.message : String(err);
     throw new CliError(`cannot start: ${message.split('\n')[0]}`, 1);
