@@ -14,6 +14,7 @@ import { concreteShape } from '../src/engine/session.js';
 import { parserConfig } from '../src/models/parsers/config.js';
 import { parserSpec } from '../src/models/parsers/index.js';
 import { Rng } from '../src/util/rng.js';
+import { maxRelDiff } from './stats.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -95,16 +96,7 @@ async function bisect(hidden: number, layers: number, batch: number): Promise<vo
     return out;
   }
 
-  const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let worst = 0;
-    let norm = 1e-6;
-    for (let i = 0; i < a.length; i++) {
-      const d = Math.abs(Number(a[i]) - Number(b[i]));
-      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-      norm = Math.max(norm, Math.abs(Number(a[i])));
-    }
-    return worst / norm;
-  };
+  const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => maxRelDiff(a, b, 1e-6);
   // The plain step graph (as the trainer runs it, fusions allowed), then without graph optimisations.
   const plainCpu = await runOn(step.bytes, 'cpu');
   for (const level of ['all', 'disabled'] as const) {

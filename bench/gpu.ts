@@ -27,7 +27,7 @@ import { parserSpec, PARSER_IO } from '../src/models/parsers/index.js';
 import { InferencePool } from '../src/pool/pool.js';
 import type { TensorMap } from '../src/types.js';
 import { Rng } from '../src/util/rng.js';
-import { median } from './stats.js';
+import { maxRelDiff, median } from './stats.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -55,16 +55,6 @@ const log = (line: string) => console.log(line);
 
 function randomFloats(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);
-}
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i] - b[i]));
-    norm = Math.max(norm, Math.abs(a[i]));
-  }
-  return worst / Math.max(norm, 1e-12);
 }
 
 async function time(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
@@ -312,7 +302,7 @@ async function benchInference(): Promise<void> {
     }
     for (const provider of PROVIDERS.filter((p) => p !== 'cpu' && outputsAt16[p] && outputsAt16.cpu)) {
       for (const name of Object.keys(outputsAt16.cpu)) {
-        const diff = relDiff(outputsAt16.cpu[name], outputsAt16[provider][name]);
+        const diff = maxRelDiff(outputsAt16.cpu[name], outputsAt16[provider][name]);
         rows.push({ group: group.label, compare: `${provider} vs cpu`, model: name, maxRelDiff: diff });
         log(`inference ${name} batch 16, ${provider} vs cpu: max rel. diff ${diff.toExponential(2)}`);
       }
@@ -364,7 +354,7 @@ async function benchPool(): Promise<void> {
   }
   for (const provider of PROVIDERS.filter((p) => p !== 'cpu' && outputs[p] && outputs.cpu)) {
     for (const name of Object.keys(outputs.cpu)) {
-      const diff = relDiff(outputs.cpu[name], outputs[provider][name]);
+      const diff = maxRelDiff(outputs.cpu[name], outputs[provider][name]);
       rows.push({ compare: `pool ${provider} vs cpu`, model: name, maxRelDiff: diff });
       log(`pool ${name} batch 32, ${provider} vs cpu: max rel. diff ${diff.toExponential(2)}`);
     }

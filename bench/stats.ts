@@ -34,3 +34,18 @@ export async function measure(work: () => Promise<unknown>): Promise<Sample> {
   await work();
   return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0 };
 }
+
+/**
+ * Largest absolute difference of `b` from `a`, relative to the largest |a| (at least `floor`);
+ * Infinity when a value is NaN on one side only.
+ */
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  let worst = 0;
+  let norm = floor;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(Number(a[i]) - Number(b[i]));
+    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+    norm = Math.max(norm, Math.abs(Number(a[i])));
+  }
+  return worst / norm;
+}

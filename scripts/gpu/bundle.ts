@@ -26,10 +26,10 @@ import {
   TARBALL_PREFIX,
   defaultCacheDir,
   fetchTarball as fetchPinned,
-  sha256Of as sha256File,
   type Pinned,
 } from '../../src/engine/gpu/package.js';
 import { extractEntries } from '../../src/engine/gpu/tar.js';
+import { sha256File } from '../../src/util/sha256.js';
 import { trimFile } from './trim-fatbin.js';
 
 const ORT_NODE: Pinned = {

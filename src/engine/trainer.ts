@@ -273,16 +273,10 @@ export class Trainer {
     for (const p of this.graph.params) feeds[p.name] = this.values.get(p.name)!;
     for (const s of this.graph.slots) feeds[s.name] = this.values.get(s.name)!;
     for (const n of this.graph.noise) feeds[n.name] = this.noise(n.shape, bindings, float);
-    feeds['optim.lr'] = ortTensor(float, float === 'float64' ? Float64Array.of(lr) : Float32Array.of(lr), []);
-    feeds['optim.step'] = ortTensor(
-      float,
-      float === 'float64' ? Float64Array.of(this.step + 1) : Float32Array.of(this.step + 1),
-      [],
-    );
+    feeds['optim.lr'] = this.floats([lr], []);
+    feeds['optim.step'] = this.floats([this.step + 1], []);
     const out = await this.session.run(feeds);
-    const result: Record<string, number> = { loss: out.loss.data[0] as number };
-    for (const term of this.graph.terms) result[term] = out[`term.${term}`].data[0] as number;
-    result.grad_norm = out.grad_norm.data[0] as number;
+    const result = this.lossTerms((name) => out[name].data[0] as number);
     for (const [name, v] of Object.entries(result)) {
       if (!Number.isFinite(v)) {
         const culprit = this.graph.terms.find((t) => !Number.isFinite(result[t]));
@@ -338,18 +332,15 @@ export class Trainer {
         noise.map((perStep) => perStep[i]),
       );
     });
-    const scalars = (values: number[]) =>
-      ortTensor(float, float === 'float64' ? Float64Array.from(values) : Float32Array.from(values), [K]);
-    feeds[LOOP_NAMES.perStep('optim.lr')] = scalars(lrs);
-    feeds[LOOP_NAMES.perStep('optim.step')] = scalars(lrs.map((_, k) => this.step + 1 + k));
+    feeds[LOOP_NAMES.perStep('optim.lr')] = this.floats(lrs, [K]);
+    feeds[LOOP_NAMES.perStep('optim.step')] = this.floats(
+      lrs.map((_, k) => this.step + 1 + k),
+      [K],
+    );
     const out = await this.loop.session.run(feeds);
-    const results = Array.from({ length: K }, (_, k) => {
-      const result: Record<string, number> = { loss: out[LOOP_NAMES.perStep('loss')].data[k] as number };
-      for (const term of this.graph.terms)
-        result[term] = out[LOOP_NAMES.perStep(`term.${term}`)].data[k] as number;
-      result.grad_norm = out[LOOP_NAMES.perStep('grad_norm')].data[k] as number;
-      return result;
-    });
+    const results = Array.from({ length: K }, (_, k) =>
+      this.lossTerms((name) => out[LOOP_NAMES.perStep(name)].data[k] as number),
+    );
     if (results.some((r) => Object.values(r).some((v) => !Number.isFinite(v)))) {
       this.rng = new Rng(rngBefore);
       const replayed: Record<string, number>[] = [];
@@ -359,6 +350,24 @@ export class Trainer {
     for (const name of this.loop.carried) this.values.set(name, out[LOOP_NAMES.final(name)]);
     this.step += K;
     return results;
+  }
+
+  /** Values in the graph's float type. */
+  private floats(values: number[], dims: number[]): ort.Tensor {
+    const float = this.graph.graph.float;
+    return ortTensor(
+      float,
+      float === 'float64' ? Float64Array.from(values) : Float32Array.from(values),
+      dims,
+    );
+  }
+
+  /** loss, each loss term and grad_norm of one step, read by output name. */
+  private lossTerms(read: (output: string) => number): Record<string, number> {
+    const result: Record<string, number> = { loss: read('loss') };
+    for (const term of this.graph.terms) result[term] = read(`term.${term}`);
+    result.grad_norm = read('grad_norm');
+    return result;
   }
 
   private noise(shape: Shape, bindings: Record<string, number>, float: 'float32' | 'float64'): ort.Tensor {

@@ -3,7 +3,7 @@
 // then the integrity check. Used by `avvp gpu setup` and by scripts/gpu/bundle.ts.
 //
 // Public API: Pinned, PROVIDER_PACKAGE, PROVIDER_ORT_VERSION, PROVIDER_LIBRARIES, TARBALL_PREFIX,
-// defaultCacheDir, tarballName, integrityOf, sha256Of, checkIntegrity, registryIntegrity,
+// defaultCacheDir, tarballName, integrityOf, checkIntegrity, registryIntegrity,
 // fetchTarball, PackageError.
 
 import { createHash } from 'node:crypto';
@@ -57,20 +57,11 @@ export function tarballName(p: Pinned): string {
   return `${p.name.replace(/^@/, '').replace(/\//g, '-')}-${p.version}.tgz`;
 }
 
-async function digest(algo: 'sha256' | 'sha512', path: string): Promise<Buffer> {
-  const hash = createHash(algo);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest();
-}
-
 /** npm's integrity string of a file: 'sha512-' + base64. Streams the file. */
 export async function integrityOf(path: string): Promise<string> {
-  return `sha512-${(await digest('sha512', path)).toString('base64')}`;
-}
-
-/** Hex sha256 of a file. Streams the file. */
-export async function sha256Of(path: string): Promise<string> {
-  return (await digest('sha256', path)).toString('hex');
+  const hash = createHash('sha512');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return `sha512-${hash.digest('base64')}`;
 }
 
 /** Throws PackageError naming both values when `path` does not have the pinned integrity. */

@@ -21,10 +21,10 @@ import {
   checkIntegrity,
   defaultCacheDir,
   fetchTarball,
-  sha256Of,
   type Pinned,
 } from './package.js';
 import { TarError, extractEntries } from './tar.js';
+import { sha256File } from '../../util/sha256.js';
 
 export class GpuSetupError extends Error {
   constructor(message: string) {
@@ -99,7 +99,7 @@ export async function providerLibraryStatus(
       out.push({ file, path, status: 'missing', sha256: null });
       continue;
     }
-    const sha256 = await sha256Of(path);
+    const sha256 = await sha256File(path);
     out.push({ file, path, status: sha256 === expected ? 'ok' : 'mismatch', sha256 });
   }
   return out;
